@@ -1,0 +1,113 @@
+import Type, { type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { REGION_HOSTS, type KaleyraRegion } from './kaleyra/wire.js'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const int = (def: number, minimum: number, maximum: number, description: string) =>
+  Type.Integer({ default: def, minimum, maximum, description })
+
+/**
+ * The environment, as one schema: the single source for validation, defaults and the README table.
+ * Nothing outside this file reads `process.env`.
+ */
+export const EnvSchema = Type.Object({
+  KALEYRA_SID: Type.String({
+    minLength: 1,
+    pattern: '^[A-Za-z0-9]+$',
+    description: 'Kaleyra account SID (required)',
+  }),
+  KALEYRA_API_KEY: Type.String({ minLength: 1, description: 'Kaleyra API key (required, never logged)' }),
+  KALEYRA_REGION: Type.Union(
+    Object.keys(REGION_HOSTS).map((r) => Type.Literal(r)),
+    { default: 'in', description: 'Kaleyra pod: in, sg, eu or na' },
+  ),
+  KALEYRA_BASE_URL: Type.Optional(
+    Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', description: 'Overrides the region host' }),
+  ),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Listen address' }),
+  PORT: int(8080, 0, 65535, 'Listen port'),
+  LOG_LEVEL: Type.Union(
+    LOG_LEVELS.map((l) => Type.Literal(l)),
+    { default: 'info', description: 'pino level' },
+  ),
+  CACHE_MAX_ENTRIES: int(100_000, 1, 10_000_000, 'Decision cache bound, in entries'),
+  CACHE_MAX_TTL_SECONDS: int(300, 0, 86_400, 'Cap on how long an allow is trusted'),
+  CACHE_NEGATIVE_TTL_SECONDS: int(30, 0, 86_400, 'How long a deny is remembered'),
+  UPSTREAM_TIMEOUT_MS: int(2000, 50, 60_000, 'Connect, headers and body timeout of each upstream request'),
+})
+export type Env = Static<typeof EnvSchema>
+
+export interface Config {
+  kaleyra: { sid: string; apiKey: string; baseUrl: string; region: KaleyraRegion }
+  host: string
+  port: number
+  logLevel: (typeof LOG_LEVELS)[number]
+  cache: { maxEntries: number; maxTtlMs: number; negativeTtlMs: number }
+  upstream: { timeoutMs: number }
+}
+
+/** Thrown when the environment is invalid; the message names the variable and never echoes a secret. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    why: string,
+  ) {
+    super(`${variable} ${why}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const checkEnv = Compile(EnvSchema)
+const NUMERIC = new Set(
+  Object.entries(EnvSchema.properties)
+    .filter(([, s]) => (s as { type?: string }).type === 'integer')
+    .map(([k]) => k),
+)
+
+/** Reads only the variables the schema names, converts integers strictly and applies defaults. */
+function readEnv(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const raw = env[key]
+    if (raw === undefined || raw === '') continue
+    out[key] = NUMERIC.has(key) && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim()
+  }
+  return checkEnv.Default(out) as Record<string, unknown>
+}
+
+function describe(error: { instancePath: string; params: object; message: string }): ConfigError {
+  const missing = (error.params as { requiredProperties?: string[] }).requiredProperties?.[0]
+  if (missing) return new ConfigError(missing, 'is required')
+  const variable = error.instancePath.replace(/^\//, '')
+  const schema = (
+    EnvSchema.properties as Record<string, { description?: string; anyOf?: { const: string }[] }>
+  )[variable]
+  const why = schema?.anyOf ? `must be one of ${schema.anyOf.map((s) => s.const).join(', ')}` : error.message
+  return new ConfigError(variable, `is invalid: ${why} (${schema?.description ?? ''})`)
+}
+
+/** Validates the environment once, at start. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const value = readEnv(env)
+  const first = checkEnv.Errors(value)[0]
+  if (first) throw describe(first)
+  const e = value as Env
+  return {
+    kaleyra: {
+      sid: e.KALEYRA_SID,
+      apiKey: e.KALEYRA_API_KEY,
+      region: e.KALEYRA_REGION,
+      baseUrl: (e.KALEYRA_BASE_URL ?? REGION_HOSTS[e.KALEYRA_REGION as KaleyraRegion]).replace(/\/+$/, ''),
+    },
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    cache: {
+      maxEntries: e.CACHE_MAX_ENTRIES,
+      maxTtlMs: e.CACHE_MAX_TTL_SECONDS * 1000,
+      negativeTtlMs: e.CACHE_NEGATIVE_TTL_SECONDS * 1000,
+    },
+    upstream: { timeoutMs: e.UPSTREAM_TIMEOUT_MS },
+  }
+}

@@ -1,0 +1,66 @@
+import type { Consent, DecisionReason } from '../schemas/can-call.js'
+import type { PermissionRecord } from '../kaleyra/client.js'
+
+/** What the gate remembers of one answer from Kaleyra: the verdict and the record behind it. */
+export interface Decision {
+  allowed: boolean
+  reason: DecisionReason
+  consent: Consent | null
+  /** When Kaleyra was asked (epoch ms). */
+  checkedAtMs: number
+  /** The consent's own expiry (epoch ms), null when permanent or absent. */
+  expiresAtMs: number | null
+}
+
+/** The verdict on one record, or on none. Pure: the same record and time always give the same verdict. */
+export function decideReason(record: PermissionRecord | null, nowMs: number): DecisionReason {
+  if (!record) return 'no_consent'
+  // An expiry in the past ends any consent, whatever the other fields say.
+  if (record.expiresAtMs !== null && record.expiresAtMs <= nowMs) return 'consent_expired'
+  if (record.response === 'reject') return 'consent_rejected'
+  if (record.response !== 'accept') return 'consent_unrecognized'
+  if (!record.canPerformAction) return 'action_not_permitted'
+  // A temporary permission always carries an expiry; one without it is not something we understand.
+  if (record.expiresAtMs === null && !record.isPermanent) return 'consent_unrecognized'
+  return 'consent_granted'
+}
+
+/** How a stricter verdict wins when Kaleyra returns several records for one pair. */
+const SEVERITY: Record<DecisionReason, number> = {
+  consent_granted: 0,
+  no_consent: 1,
+  action_not_permitted: 2,
+  consent_expired: 3,
+  consent_unrecognized: 4,
+  consent_rejected: 5,
+}
+
+/** Decides on all records Kaleyra holds for one exact pair: none is `no_consent`; several, the strictest wins. */
+export function decide(records: readonly PermissionRecord[], nowMs: number): Decision {
+  let chosen: PermissionRecord | null = null
+  let reason: DecisionReason = 'no_consent'
+  for (const record of records) {
+    const r = decideReason(record, nowMs)
+    if (chosen === null || SEVERITY[r] > SEVERITY[reason]) {
+      chosen = record
+      reason = r
+    }
+  }
+  return {
+    allowed: reason === 'consent_granted',
+    reason,
+    consent: chosen && toConsent(chosen),
+    checkedAtMs: nowMs,
+    expiresAtMs: chosen?.expiresAtMs ?? null,
+  }
+}
+
+function toConsent(r: PermissionRecord): Consent {
+  return {
+    response: r.response,
+    is_permanent: r.isPermanent,
+    response_source: r.responseSource,
+    can_perform_action: r.canPerformAction,
+    expires_at: r.expiresAtMs === null ? null : new Date(r.expiresAtMs).toISOString(),
+  }
+}

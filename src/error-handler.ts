@@ -1,0 +1,44 @@
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import { ERRORS, GateError } from './errors.js'
+import type { ErrorBody } from './schemas/errors.js'
+
+/** Turns a schema validation error into "<which parameter> <why>". */
+export function describeValidation(e: FastifySchemaValidationError | undefined): string {
+  if (!e) return 'the request is invalid'
+  const params = e.params as { missingProperty?: string; type?: string; allowedValues?: unknown[] }
+  if (e.keyword === 'required' && params.missingProperty) return `${params.missingProperty} is required`
+  const name = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'the request'
+  if (e.keyword === 'type' && params.type === 'string')
+    return `${name} must be given exactly once, as a string`
+  if (e.keyword === 'type' && params.type === 'boolean') return `${name} must be true or false`
+  return `${name} ${e.message ?? 'is invalid'}`
+}
+
+/** Every error leaves as `{ allowed: false, reason, message }`: dialers never have to parse anything else. */
+export function errorHandler(err: FastifyError | GateError, req: FastifyRequest, reply: FastifyReply) {
+  const gate = toGateError(err)
+  const body: ErrorBody = { allowed: false, reason: gate.reason, message: gate.message }
+  if (gate.statusCode >= 500) {
+    body.decision_id = randomUUID()
+    void reply.header('retry-after', String(gate.retryAfterSeconds ?? 1))
+    const log = gate.reason === 'internal_error' ? req.log.error.bind(req.log) : req.log.warn.bind(req.log)
+    log({ err, reason: gate.reason, decision_id: body.decision_id }, 'check failed closed')
+  }
+  return reply.code(gate.statusCode).send(body)
+}
+
+function toGateError(err: FastifyError | GateError): GateError {
+  if (err instanceof GateError) return err
+  // Fastify's own client errors (bad content type, body too large...) keep their message; they hold no secret.
+  const status = err.statusCode ?? 500
+  if (status >= 400 && status < 500) return new GateError('invalid_request', err.message)
+  return new GateError('internal_error', ERRORS.internal_error.message, { cause: err })
+}
+
+export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {
+  const path = req.url.split('?')[0] ?? ''
+  return reply
+    .code(404)
+    .send({ allowed: false, reason: 'not_found', message: `No route ${req.method} ${path}` })
+}

@@ -1,0 +1,43 @@
+/**
+ * The error catalogue: every failure a caller can see, with its stable reason code and HTTP status.
+ * Reason codes are public contract; dialers switch on them.
+ */
+export const ERRORS = {
+  invalid_request: { statusCode: 400, message: 'The request is invalid.' },
+  not_found: { statusCode: 404, message: 'No such route.' },
+  upstream_unavailable: {
+    statusCode: 503,
+    message: 'Kaleyra could not give an answer; the gate fails closed.',
+  },
+  upstream_auth_failed: {
+    statusCode: 503,
+    message: 'Kaleyra refused the gate credentials (RBC001); the gate fails closed.',
+  },
+  internal_error: { statusCode: 500, message: 'The gate failed unexpectedly; it fails closed.' },
+} as const
+
+export type ErrorReason = keyof typeof ERRORS
+
+/** An error with a public reason. Its message must never carry a secret; it reaches the caller verbatim. */
+export class GateError extends Error {
+  readonly reason: ErrorReason
+  readonly statusCode: number
+  /** Seconds a caller should wait before asking again (503 only). */
+  readonly retryAfterSeconds: number | undefined
+
+  constructor(
+    reason: ErrorReason,
+    message?: string,
+    opts: { retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message ?? ERRORS[reason].message, { cause: opts.cause })
+    this.name = 'GateError'
+    this.reason = reason
+    this.statusCode = ERRORS[reason].statusCode
+    this.retryAfterSeconds = opts.retryAfterSeconds
+  }
+}
+
+export function invalidRequest(message: string): GateError {
+  return new GateError('invalid_request', message)
+}

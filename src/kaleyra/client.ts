@@ -1,0 +1,190 @@
+import { Pool } from 'undici'
+import type { Logger } from 'pino'
+import { normalizeUpstreamPhone } from '../consent/phone.js'
+import type { Clock } from '../clock.js'
+import { UpstreamError, parseRetryAfter, toUpstreamError } from './errors.js'
+import {
+  AUTH_FAILED_CODE,
+  DEFAULT_PAGE_SIZE,
+  checkCodeEnvelope,
+  checkSuccessEnvelope,
+  recordExpiry,
+  type KaleyraPermissionRecord,
+  type KaleyraSuccessEnvelope,
+} from './wire.js'
+
+/** One permission as the gate reads it: numbers normalized, expiry parsed. */
+export interface PermissionRecord {
+  business: string
+  user: string
+  response: string
+  isPermanent: boolean
+  responseSource: string
+  canPerformAction: boolean
+  expiresAtMs: number | null
+}
+
+export interface KaleyraClientOptions {
+  /** Origin plus optional path prefix, e.g. `https://api.in.kaleyra.io`. */
+  baseUrl: string
+  sid: string
+  apiKey: string
+  /** Connect, headers and body timeout of each request. A whole lookup also ends after 2 x this. */
+  timeoutMs: number
+  clock: Clock
+  logger: Logger
+  /** Records asked per page (Kaleyra's default: 25). */
+  pageSize?: number
+  /** Bound on pages read for one lookup, so a misbehaving `total` cannot loop us forever. Default 40. */
+  maxPages?: number
+  /** Keep-alive connections to Kaleyra. Default 16. */
+  connections?: number
+}
+
+export interface KaleyraClient {
+  /** All records for the given numbers, every page read. Throws UpstreamError. */
+  listPermissions(businesses: readonly string[], users: readonly string[]): Promise<PermissionRecord[]>
+  /** The records for exactly this pair (usually zero or one). Throws UpstreamError. */
+  findPair(business: string, user: string): Promise<PermissionRecord[]>
+  close(): Promise<void>
+}
+
+const MAX_BODY_BYTES = 1024 * 1024
+
+export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
+  const base = new URL(opts.baseUrl)
+  const pathPrefix = `${base.pathname.replace(/\/+$/, '')}/v2/${encodeURIComponent(opts.sid)}/whatsapp/call_permissions`
+  const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE
+  const maxPages = opts.maxPages ?? 40
+  const log = opts.logger.child({ module: 'kaleyra' })
+  const pool = new Pool(base.origin, {
+    connections: opts.connections ?? 16,
+    connectTimeout: opts.timeoutMs,
+    headersTimeout: opts.timeoutMs,
+    bodyTimeout: opts.timeoutMs,
+    keepAliveTimeout: 30_000,
+    maxResponseSize: MAX_BODY_BYTES,
+  })
+
+  async function fetchPage(
+    query: string,
+    offset: number,
+    signal: AbortSignal,
+  ): Promise<KaleyraSuccessEnvelope> {
+    const started = performance.now()
+    const path = `${pathPrefix}?${query}&limit=${pageSize}&offset=${offset}`
+    const res = await pool.request({ method: 'GET', path, headers: { 'api-key': opts.apiKey }, signal })
+    const text = await res.body.text()
+    log.debug({ status: res.statusCode, offset, ms: Math.round(performance.now() - started) }, 'kaleyra page')
+    return readEnvelope(res.statusCode, res.headers['retry-after'], text, opts.clock.now())
+  }
+
+  async function listPermissions(businesses: readonly string[], users: readonly string[]) {
+    // Every value is percent-encoded: a bare + in a query string means a space.
+    const query = `business_phone_number=${encodeList(businesses)}&user_phone_number=${encodeList(users)}`
+    const signal = AbortSignal.timeout(2 * opts.timeoutMs)
+    const records: PermissionRecord[] = []
+    try {
+      let offset = 0
+      for (let page = 0; ; page++) {
+        if (page >= maxPages)
+          throw new UpstreamError('error', `Kaleyra paging did not end within ${maxPages} pages`)
+        const env = await fetchPage(query, offset, signal)
+        for (const r of env.data) records.push(toRecord(r))
+        const step = env.limit ?? pageSize
+        offset = (env.offset ?? offset) + step
+        if (env.total === undefined || env.data.length === 0 || step <= 0 || offset >= env.total) break
+      }
+    } catch (err) {
+      throw toUpstreamError(err)
+    }
+    return records
+  }
+
+  return {
+    listPermissions,
+    async findPair(business, user) {
+      const records = await listPermissions([business], [user])
+      return records.filter((r) => r.business === business && r.user === user)
+    },
+    close: () => pool.close(),
+  }
+}
+
+function encodeList(numbers: readonly string[]): string {
+  return numbers.map(encodeURIComponent).join(',')
+}
+
+/** Turns one HTTP answer into a success envelope, or throws the UpstreamError it means. */
+export function readEnvelope(
+  status: number,
+  retryAfter: string | string[] | undefined,
+  text: string,
+  nowMs: number,
+): KaleyraSuccessEnvelope {
+  const body = parseJson(text)
+  const code = checkCodeEnvelope.Check(body) ? body.code : undefined
+  if (status === 401 || code === AUTH_FAILED_CODE) {
+    return fail('auth_failed', `Kaleyra refused the credentials (${code ?? `HTTP ${status}`})`, status)
+  }
+  if (status === 429) {
+    const retryAfterSeconds = parseRetryAfter(retryAfter, nowMs)
+    throw new UpstreamError('rate_limited', 'Kaleyra rate-limited the gate (HTTP 429)', {
+      status,
+      retryAfterSeconds,
+    })
+  }
+  if (status !== 200) return fail('error', `Kaleyra answered HTTP ${status}${code ? ` ${code}` : ''}`, status)
+  if (body === undefined) return fail('error', 'Kaleyra answered with a body that is not JSON', status)
+  if (code !== 'WA200')
+    return fail('error', `Kaleyra answered code ${code ?? '(none)'} instead of WA200`, status)
+  if (!checkSuccessEnvelope.Check(body)) {
+    const first = checkSuccessEnvelope.Errors(body)[0]
+    return fail(
+      'error',
+      `Kaleyra answered a record the gate does not understand (${first?.instancePath} ${first?.message})`,
+      status,
+    )
+  }
+  return body
+}
+
+function fail(kind: 'auth_failed' | 'error', message: string, status: number): never {
+  throw new UpstreamError(kind, message, { status })
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+/** Normalizes numbers and parses the expiry; a record that cannot be read is an upstream error, never a decision. */
+function toRecord(r: KaleyraPermissionRecord): PermissionRecord {
+  const business = normalizeUpstreamPhone(r.business_phone_number)
+  const user = normalizeUpstreamPhone(r.user_phone_number)
+  if (!business || !user)
+    throw new UpstreamError('error', 'Kaleyra answered a record with an unreadable phone number')
+  return {
+    business,
+    user,
+    response: r.response,
+    isPermanent: r.is_permanent,
+    responseSource: r.response_source,
+    canPerformAction: r.can_perform_action,
+    expiresAtMs: parseExpiry(recordExpiry(r)),
+  }
+}
+
+/** ISO-8601 with a zone (as documented), or epoch seconds as digits (as Meta sends them). */
+export function parseExpiry(value: string | null): number | null {
+  if (value === null || value === '') return null
+  if (/^\d{9,11}$/.test(value)) return Number(value) * 1000
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value)) {
+    const ms = Date.parse(value)
+    if (Number.isFinite(ms)) return ms
+  }
+  throw new UpstreamError('error', 'Kaleyra answered an expiration timestamp the gate cannot read')
+}

@@ -1,0 +1,43 @@
+/** Why Kaleyra gave no usable answer. These become metrics labels and 503 reasons; never a decision. */
+export type UpstreamErrorKind = 'auth_failed' | 'rate_limited' | 'timeout' | 'error'
+
+/** A failed upstream call. Its message is safe to show a caller: no key, no URL query, no number. */
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: UpstreamErrorKind,
+    message: string,
+    readonly opts: { status?: number; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: opts.cause })
+    this.name = 'UpstreamError'
+  }
+}
+
+/** undici failures, by `err.code` (undici docs, Errors): the ones that mean "took too long". */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
+
+/** Maps anything thrown while talking to Kaleyra into an UpstreamError. */
+export function toUpstreamError(err: unknown): UpstreamError {
+  if (err instanceof UpstreamError) return err
+  const e = err as { code?: string; name?: string }
+  if ((e.code && TIMEOUT_CODES.has(e.code)) || e.name === 'TimeoutError') {
+    return new UpstreamError('timeout', 'Kaleyra did not answer in time', { cause: err })
+  }
+  if (e.code === 'UND_ERR_ABORTED' || e.name === 'AbortError') {
+    return new UpstreamError('timeout', 'The check deadline passed before Kaleyra answered', { cause: err })
+  }
+  if (e.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+    return new UpstreamError('error', 'Kaleyra answered with an oversized body', { cause: err })
+  }
+  const code = e.code ?? 'unknown'
+  return new UpstreamError('error', `The connection to Kaleyra failed (${code})`, { cause: err })
+}
+
+/** Parses a Retry-After header (seconds or HTTP date) into whole seconds, bounded to [1, 3600]. */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value
+  if (!raw) return undefined
+  const seconds = /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : (Date.parse(raw) - nowMs) / 1000
+  if (!Number.isFinite(seconds)) return undefined
+  return Math.min(3600, Math.max(1, Math.ceil(seconds)))
+}

@@ -1,0 +1,36 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { HealthBody, ReadyBody } from '../schemas/health.js'
+
+export type LifecycleState = 'starting' | 'ready' | 'shutting_down'
+
+/** Liveness (no I/O) and readiness (listening with a valid config, not shutting down). */
+export const healthRoutes: FastifyPluginAsyncTypebox<{ lifecycle: { state: LifecycleState } }> = async (
+  app,
+  opts,
+) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness: the process answers',
+        response: { 200: HealthBody },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  )
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Readiness: listening with a valid config, not shutting down',
+        response: { 200: ReadyBody, 503: ReadyBody },
+      },
+    },
+    async (_req, reply) => {
+      const state = opts.lifecycle.state
+      return reply.code(state === 'ready' ? 200 : 503).send({ status: state })
+    },
+  )
+}

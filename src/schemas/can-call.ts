@@ -1,0 +1,53 @@
+import Type, { type Static } from 'typebox'
+
+const E164_DOC =
+  'E.164 number: + and 8 to 15 digits; spaces, dashes, dots and parentheses are ignored. Send + as %2B.'
+
+export const PhoneParam = Type.String({ description: E164_DOC, examples: ['+919876543210'] })
+
+export const CanCallQuery = Type.Object({
+  business: PhoneParam,
+  user: PhoneParam,
+  fresh: Type.Optional(
+    Type.Boolean({
+      description: 'true skips the cache for this check; the answer still refreshes the cache',
+    }),
+  ),
+})
+export type CanCallQuery = Static<typeof CanCallQuery>
+
+/** Reasons a 200 decision can carry. `consent_granted` is the only one with `allowed: true`. */
+export const DecisionReason = Type.Union([
+  Type.Literal('consent_granted'),
+  Type.Literal('consent_rejected'),
+  Type.Literal('consent_expired'),
+  Type.Literal('action_not_permitted'),
+  Type.Literal('no_consent'),
+  Type.Literal('consent_unrecognized'),
+])
+export type DecisionReason = Static<typeof DecisionReason>
+
+/** The consent record as Kaleyra reported it. */
+export const Consent = Type.Object({
+  response: Type.String({ description: 'accept or reject (any other value never allows)' }),
+  is_permanent: Type.Boolean(),
+  response_source: Type.String({ description: 'user_action, automatic or meta_api' }),
+  can_perform_action: Type.Boolean(),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+})
+export type Consent = Static<typeof Consent>
+
+export const DecisionSource = Type.Union([Type.Literal('cache'), Type.Literal('upstream')])
+export type DecisionSource = Static<typeof DecisionSource>
+
+export const DecisionBody = Type.Object({
+  allowed: Type.Boolean(),
+  reason: DecisionReason,
+  business: Type.String({ description: 'normalized E.164' }),
+  user: Type.String({ description: 'normalized E.164' }),
+  consent: Type.Union([Consent, Type.Null()]),
+  source: DecisionSource,
+  checked_at: Type.String({ format: 'date-time', description: 'when Kaleyra was asked' }),
+  decision_id: Type.String({ description: 'unique per answer; join key for decision logs' }),
+})
+export type DecisionBody = Static<typeof DecisionBody>

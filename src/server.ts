@@ -1,0 +1,36 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { createLogger } from './logger.js'
+
+/** How long in-flight checks get to finish after SIGTERM before the process gives up and exits 1. */
+const SHUTDOWN_GRACE_MS = 10_000
+
+function configOrExit(): Config {
+  try {
+    return loadConfig(process.env)
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    // The message names the variable and never its value, so it is safe to print as is.
+    process.stderr.write(`consent-gate: invalid configuration: ${err.message}\n`)
+    process.exit(1)
+  }
+}
+
+const config = configOrExit()
+const logger = createLogger(config.logLevel)
+const app = await buildApp(config, { logger })
+
+closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+  if (err) logger.error({ err }, 'shutting down after an error')
+  else logger.info({ signal }, 'shutting down: draining in-flight checks')
+  await app.close()
+})
+
+try {
+  await app.listen({ host: config.host, port: config.port })
+  logger.info({ kaleyra: config.kaleyra.baseUrl, region: config.kaleyra.region }, 'consent-gate ready')
+} catch (err) {
+  logger.fatal({ err }, 'could not listen')
+  process.exit(1)
+}

@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream'
+import { request } from 'undici'
+import { buildApp, type App } from '../../src/app.js'
+import { createManualClock } from '../../src/clock.js'
+import { loadConfig } from '../../src/config.js'
+import { createLogger } from '../../src/logger.js'
+import {
+  createKaleyraSimulator,
+  type KaleyraSimulator,
+  type SimConsent,
+} from '../../src/kaleyra/simulator.js'
+
+export const BUSINESS = '+918000000001'
+export const T0 = Date.UTC(2026, 10, 25, 12, 0, 0)
+export const DAY_MS = 86_400_000
+
+/** Every log line the gate wrote, kept as raw text so tests can grep for secrets. */
+export function captureLogs() {
+  const lines: string[] = []
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean))
+      cb()
+    },
+  })
+  return { lines, stream, text: () => lines.join('\n') }
+}
+
+export interface Harness {
+  gate: App
+  url: string
+  sim: KaleyraSimulator
+  clock: ReturnType<typeof createManualClock>
+  logs: ReturnType<typeof captureLogs>
+  get(
+    path: string,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: any }>
+  canCall(
+    user: string,
+    extra?: string,
+    business?: string,
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: any }>
+  close(): Promise<void>
+}
+
+/** The gate on port 0 against the Kaleyra simulator on port 0, with a manual clock and captured logs. */
+export async function startHarness(
+  opts: {
+    env?: Record<string, string>
+    consents?: SimConsent[]
+    sim?: KaleyraSimulator
+    logLevel?: string
+  } = {},
+): Promise<Harness> {
+  const sim = opts.sim ?? createKaleyraSimulator({ consents: opts.consents ?? [] })
+  if (!sim.url) await sim.listen(0)
+  const clock = createManualClock(T0)
+  const logs = captureLogs()
+  const config = loadConfig({
+    KALEYRA_SID: sim.sid,
+    KALEYRA_API_KEY: sim.apiKey,
+    KALEYRA_BASE_URL: sim.url,
+    UPSTREAM_TIMEOUT_MS: '300',
+    LOG_LEVEL: opts.logLevel ?? 'debug',
+    ...opts.env,
+  })
+  const gate = await buildApp(config, { clock, logger: createLogger(config.logLevel, logs.stream) })
+  const url = await gate.listen({ port: 0, host: '127.0.0.1' })
+  const get: Harness['get'] = async (path, headers) => {
+    const res = await request(`${url}${path}`, { headers })
+    const text = await res.body.text()
+    return { status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : undefined }
+  }
+  return {
+    gate,
+    url,
+    sim,
+    clock,
+    logs,
+    get,
+    canCall: (user, extra = '', business = BUSINESS) =>
+      get(`/can-call?business=${encodeURIComponent(business)}&user=${encodeURIComponent(user)}${extra}`),
+    async close() {
+      await gate.close()
+      await sim.close()
+    },
+  }
+}

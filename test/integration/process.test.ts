@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { request } from 'undici'
+import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/kaleyra/simulator.js'
+
+const SERVER = new URL('../../src/server.ts', import.meta.url).pathname
+const USER = '+919000000001'
+const BUSINESS = '+918000000001'
+
+let child: ChildProcess | undefined
+let sim: KaleyraSimulator | undefined
+afterEach(async () => {
+  child?.kill('SIGKILL')
+  await sim?.close()
+})
+
+function startServer(env: Record<string, string>) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  return { proc, out: () => stdout, err: () => stderr }
+}
+
+/** The port the server printed in its "listening" log line. */
+async function listeningUrl(out: () => string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out())
+    if (m?.[1]) return m[1]
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`server did not start: ${out()}`)
+}
+
+describe('the server process', () => {
+  it('refuses to start without Kaleyra credentials, naming the variable', async () => {
+    const s = startServer({})
+    child = s.proc
+    const [code] = await once(s.proc, 'exit')
+    expect(code).toBe(1)
+    expect(s.err()).toContain('KALEYRA_SID')
+  })
+
+  it('drains an in-flight check on SIGTERM and exits 0', async () => {
+    sim = createKaleyraSimulator({
+      consents: [
+        { business: BUSINESS, user: USER, response: 'accept', can_perform_action: true, is_permanent: true },
+      ],
+    })
+    await sim.listen(0)
+    const s = startServer({
+      KALEYRA_SID: sim.sid,
+      KALEYRA_API_KEY: sim.apiKey,
+      KALEYRA_BASE_URL: sim.url,
+      PORT: '0',
+    })
+    child = s.proc
+    const url = await listeningUrl(s.out)
+    sim.setFault({ kind: 'latency', ms: 400 })
+    const inflight = request(`${url}/can-call?business=%2B918000000001&user=%2B919000000001`)
+    while (sim.requests.length === 0) await new Promise((r) => setTimeout(r, 10))
+    s.proc.kill('SIGTERM')
+    const res = await inflight
+    expect(res.statusCode).toBe(200)
+    expect(await res.body.json()).toMatchObject({ allowed: true, reason: 'consent_granted' })
+    const [code] = await once(s.proc, 'exit')
+    expect({ code, stderr: s.err() }).toEqual({ code: 0, stderr: '' })
+    expect(s.out()).not.toContain(sim.apiKey)
+  })
+})
