@@ -41,7 +41,12 @@ export function decide(records: readonly PermissionRecord[], nowMs: number): Dec
   let reason: DecisionReason = 'no_consent'
   for (const record of records) {
     const r = decideReason(record, nowMs)
-    if (chosen === null || SEVERITY[r] > SEVERITY[reason]) {
+    // On a tie the record that expires first wins, so a cached allow never outlives any of them.
+    if (
+      chosen === null ||
+      SEVERITY[r] > SEVERITY[reason] ||
+      (SEVERITY[r] === SEVERITY[reason] && expiresFirst(record, chosen))
+    ) {
       chosen = record
       reason = r
     }
@@ -54,6 +59,9 @@ export function decide(records: readonly PermissionRecord[], nowMs: number): Dec
     expiresAtMs: chosen?.expiresAtMs ?? null,
   }
 }
+
+const expiresFirst = (a: PermissionRecord, b: PermissionRecord) =>
+  a.expiresAtMs !== null && (b.expiresAtMs === null || a.expiresAtMs < b.expiresAtMs)
 
 function toConsent(r: PermissionRecord): Consent {
   return {

@@ -19,7 +19,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 /** Maps anything thrown while talking to Kaleyra into an UpstreamError. */
 export function toUpstreamError(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err
-  const e = err as { code?: string; name?: string }
+  const e = (err ?? {}) as { code?: string; name?: string }
   if ((e.code && TIMEOUT_CODES.has(e.code)) || e.name === 'TimeoutError') {
     return new UpstreamError('timeout', 'Kaleyra did not answer in time', { cause: err })
   }

@@ -1,0 +1,145 @@
+import { describe, it, expect } from 'vitest'
+import { ConfigError, loadConfig, type Config } from '../../src/config.js'
+
+const API_KEY = 'A7f3kQ9zXw2LmN8pR4tY6uV1bC5'
+const REQUIRED = { KALEYRA_SID: 'HXAP16XXXXXX97IN', KALEYRA_API_KEY: API_KEY }
+
+/** The ConfigError loadConfig throws for this environment; fails the test when it throws nothing. */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env)
+  } catch (err) {
+    if (err instanceof ConfigError) return err
+    throw err
+  }
+  throw new Error(`expected loadConfig to throw for ${JSON.stringify(Object.keys(env))}`)
+}
+
+describe('loadConfig', () => {
+  describe('with only the required variables', () => {
+    const config = loadConfig(REQUIRED)
+
+    it.each<[string, (c: Config) => unknown, unknown]>([
+      ['KALEYRA_REGION is in', (c) => c.kaleyra.region, 'in'],
+      ['the base URL is the IN pod', (c) => c.kaleyra.baseUrl, 'https://api.in.kaleyra.io'],
+      ['HOST is 127.0.0.1', (c) => c.host, '127.0.0.1'],
+      ['PORT is 8080', (c) => c.port, 8080],
+      ['LOG_LEVEL is info', (c) => c.logLevel, 'info'],
+      ['CACHE_MAX_ENTRIES is 100000', (c) => c.cache.maxEntries, 100_000],
+      ['CACHE_MAX_TTL_SECONDS is 300 (300000 ms)', (c) => c.cache.maxTtlMs, 300_000],
+      ['CACHE_NEGATIVE_TTL_SECONDS is 30 (30000 ms)', (c) => c.cache.negativeTtlMs, 30_000],
+      ['UPSTREAM_TIMEOUT_MS is 2000', (c) => c.upstream.timeoutMs, 2000],
+    ])('defaults: %s', (_label, read, expected) => {
+      expect(read(config)).toBe(expected)
+    })
+
+    it('passes the SID and the API key through', () => {
+      expect(config.kaleyra.sid).toBe('HXAP16XXXXXX97IN')
+      expect(config.kaleyra.apiKey).toBe(API_KEY)
+    })
+  })
+
+  it.each([
+    ['in', 'https://api.in.kaleyra.io'],
+    ['sg', 'https://api.ap.kaleyra.io'],
+    ['eu', 'https://api.eu.kaleyra.io'],
+    ['na', 'https://api.na.kaleyra.io'],
+  ])('sends KALEYRA_REGION=%s to %s', (region, baseUrl) => {
+    const config = loadConfig({ ...REQUIRED, KALEYRA_REGION: region })
+    expect(config.kaleyra.region).toBe(region)
+    expect(config.kaleyra.baseUrl).toBe(baseUrl)
+  })
+
+  it.each([
+    ['http://127.0.0.1:4010', 'http://127.0.0.1:4010'],
+    ['http://127.0.0.1:4010/', 'http://127.0.0.1:4010'],
+    ['https://proxy.example.com/kaleyra/', 'https://proxy.example.com/kaleyra'],
+  ])('lets KALEYRA_BASE_URL=%s override the region host, without a trailing slash', (url, baseUrl) => {
+    expect(loadConfig({ ...REQUIRED, KALEYRA_REGION: 'eu', KALEYRA_BASE_URL: url }).kaleyra.baseUrl).toBe(
+      baseUrl,
+    )
+  })
+
+  it('reads numbers and converts seconds to milliseconds', () => {
+    const config = loadConfig({
+      ...REQUIRED,
+      PORT: '9090',
+      CACHE_MAX_ENTRIES: '500',
+      CACHE_MAX_TTL_SECONDS: '60',
+      CACHE_NEGATIVE_TTL_SECONDS: '0',
+      UPSTREAM_TIMEOUT_MS: '750',
+    })
+    expect(config.port).toBe(9090)
+    expect(config.cache).toEqual({ maxEntries: 500, maxTtlMs: 60_000, negativeTtlMs: 0 })
+    expect(config.upstream.timeoutMs).toBe(750)
+  })
+
+  it('ignores spaces around a value', () => {
+    expect(loadConfig({ ...REQUIRED, PORT: ' 9090 ', LOG_LEVEL: ' debug ' })).toMatchObject({
+      port: 9090,
+      logLevel: 'debug',
+    })
+  })
+
+  it('treats an empty variable as unset', () => {
+    expect(loadConfig({ ...REQUIRED, PORT: '', LOG_LEVEL: '' })).toMatchObject({
+      port: 8080,
+      logLevel: 'info',
+    })
+  })
+
+  describe('rejects a bad environment with a ConfigError naming the variable', () => {
+    const { KALEYRA_SID: _sid, ...withoutSid } = REQUIRED
+    const { KALEYRA_API_KEY: _key, ...withoutKey } = REQUIRED
+
+    it.each<[string, Record<string, string | undefined>, string]>([
+      ['a missing SID', withoutSid, 'KALEYRA_SID'],
+      ['an empty SID', { ...REQUIRED, KALEYRA_SID: '' }, 'KALEYRA_SID'],
+      ['a SID with a space', { ...REQUIRED, KALEYRA_SID: 'HX AP' }, 'KALEYRA_SID'],
+      ['a missing API key', withoutKey, 'KALEYRA_API_KEY'],
+      ['an API key of only spaces', { ...REQUIRED, KALEYRA_API_KEY: '   ' }, 'KALEYRA_API_KEY'],
+      ['PORT=abc', { ...REQUIRED, PORT: 'abc' }, 'PORT'],
+      ['PORT=70000', { ...REQUIRED, PORT: '70000' }, 'PORT'],
+      ['PORT=-1', { ...REQUIRED, PORT: '-1' }, 'PORT'],
+      ['CACHE_MAX_ENTRIES=0', { ...REQUIRED, CACHE_MAX_ENTRIES: '0' }, 'CACHE_MAX_ENTRIES'],
+      ['CACHE_MAX_TTL_SECONDS=1e3', { ...REQUIRED, CACHE_MAX_TTL_SECONDS: '1e3' }, 'CACHE_MAX_TTL_SECONDS'],
+      ['KALEYRA_REGION=us', { ...REQUIRED, KALEYRA_REGION: 'us' }, 'KALEYRA_REGION'],
+      ['LOG_LEVEL=loud', { ...REQUIRED, LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+      ['KALEYRA_BASE_URL=ftp://x', { ...REQUIRED, KALEYRA_BASE_URL: 'ftp://x' }, 'KALEYRA_BASE_URL'],
+      ['UPSTREAM_TIMEOUT_MS=1.5', { ...REQUIRED, UPSTREAM_TIMEOUT_MS: '1.5' }, 'UPSTREAM_TIMEOUT_MS'],
+      ['UPSTREAM_TIMEOUT_MS=10', { ...REQUIRED, UPSTREAM_TIMEOUT_MS: '10' }, 'UPSTREAM_TIMEOUT_MS'],
+    ])('%s', (_label, env, variable) => {
+      const err = configError(env)
+      expect(err.name).toBe('ConfigError')
+      expect(err.variable).toBe(variable)
+      expect(err.message.startsWith(`${variable} `)).toBe(true)
+    })
+
+    it('says which values a region may take', () => {
+      expect(configError({ ...REQUIRED, KALEYRA_REGION: 'us' }).message).toMatch(/in, sg, eu, na/)
+    })
+  })
+
+  describe('never echoes the API key', () => {
+    it.each<[string, Record<string, string>]>([
+      ['KALEYRA_SID', { KALEYRA_SID: 'not-a-sid!' }],
+      ['PORT', { PORT: 'abc' }],
+      ['CACHE_MAX_ENTRIES', { CACHE_MAX_ENTRIES: '0' }],
+      ['KALEYRA_REGION', { KALEYRA_REGION: 'us' }],
+      ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+      ['KALEYRA_BASE_URL', { KALEYRA_BASE_URL: 'ftp://x' }],
+      ['UPSTREAM_TIMEOUT_MS', { UPSTREAM_TIMEOUT_MS: '1.5' }],
+    ])('when %s is wrong and the key is present', (variable, bad) => {
+      const err = configError({ ...REQUIRED, ...bad })
+      expect(err.variable).toBe(variable)
+      expect(err.message).not.toContain(API_KEY)
+      expect(String(err)).not.toContain(API_KEY)
+      expect(JSON.stringify(err)).not.toContain(API_KEY)
+    })
+
+    it('even when the key itself ended up in another variable', () => {
+      const err = configError({ ...REQUIRED, KALEYRA_BASE_URL: `ftp://${API_KEY}`, LOG_LEVEL: API_KEY })
+      expect(err.message).not.toContain(API_KEY)
+    })
+  })
+})
