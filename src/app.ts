@@ -13,6 +13,11 @@ import { createKaleyraClient, type KaleyraClient } from './kaleyra/client.js'
 import { canCallRoutes } from './routes/can-call.js'
 import { healthRoutes, type LifecycleState } from './routes/health.js'
 import { registerDocs } from './routes/docs.js'
+import { metricsRoutes } from './routes/metrics.js'
+import { createMetrics } from './metrics.js'
+import { createDecisionRecorder } from './decision-log.js'
+import { registerCallerAuth } from './plugins/caller-auth.js'
+import { registerShedding } from './plugins/shedding.js'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -27,6 +32,10 @@ export interface AppDeps {
   logger?: Logger
   /** Replaces the undici client (tests); the app closes whichever client it uses. */
   kaleyraClient?: KaleyraClient
+  /** How often load shedding samples the event loop (ms). Default 1000; tests sample faster. */
+  shedSampleIntervalMs?: number
+  /** Node process metrics (default on); off for tests that build many apps. */
+  defaultMetrics?: boolean
 }
 
 /** Builds the gate without listening: tests and server.ts both start here. */
@@ -43,11 +52,28 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     schemaErrorFormatter: (errors) => invalidRequest(describeValidation(errors[0])),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  const cache = createDecisionCache({ ...config.cache, clock })
+  const metrics = createMetrics({ cacheSize: () => cache.size, defaultMetrics: deps.defaultMetrics })
   const client =
     deps.kaleyraClient ??
-    createKaleyraClient({ ...config.kaleyra, timeoutMs: config.upstream.timeoutMs, clock, logger })
-  const cache = createDecisionCache({ ...config.cache, clock })
-  const lookup = createConsentLookup({ cache, client, clock, logger })
+    createKaleyraClient({
+      ...config.kaleyra,
+      timeoutMs: config.upstream.timeoutMs,
+      clock,
+      logger,
+      observe: (outcome, seconds) => {
+        metrics.upstreamRequests.inc({ outcome })
+        metrics.upstreamDuration.observe(seconds)
+      },
+    })
+  const lookup = createConsentLookup({
+    cache,
+    client,
+    clock,
+    logger,
+    observe: (result) => metrics.cacheLookups.inc({ result }),
+  })
+  const recorder = createDecisionRecorder({ logger, metrics, userNumbers: config.logUserNumbers })
   const lifecycle: { state: LifecycleState } = { state: 'starting' }
 
   app.addHook('onListen', async () => {
@@ -60,12 +86,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // A keep-alive connection whose check finishes while draining would otherwise hold close() open.
     if (lifecycle.state === 'shutting_down') void reply.header('connection', 'close')
   })
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched'
+    metrics.httpDuration.observe({ route, status_code: reply.statusCode }, reply.elapsedTime / 1000)
+  })
   app.addHook('onClose', async () => client.close())
+  app.decorateRequest('decision', null)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
 
+  await registerShedding(app, config.shed, deps.shedSampleIntervalMs)
+  registerCallerAuth(app, config.apiTokens)
   await registerDocs(app)
   await app.register(healthRoutes, { lifecycle })
-  await app.register(canCallRoutes, { lookup })
+  await app.register(metricsRoutes, { registry: metrics.registry })
+  await app.register(canCallRoutes, { lookup, recorder })
   return app
 }

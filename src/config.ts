@@ -35,6 +35,28 @@ export const EnvSchema = Type.Object({
   CACHE_MAX_TTL_SECONDS: int(300, 0, 86_400, 'Cap on how long an allow is trusted'),
   CACHE_NEGATIVE_TTL_SECONDS: int(30, 0, 86_400, 'How long a deny is remembered'),
   UPSTREAM_TIMEOUT_MS: int(2000, 50, 60_000, 'Connect, headers and body timeout of each upstream request'),
+  LOG_USER_NUMBERS: Type.Union([Type.Literal('masked'), Type.Literal('full')], {
+    default: 'masked',
+    description: 'Decision log: user numbers masked to their last 4 digits, or full (audit trails)',
+  }),
+  GATE_API_TOKENS: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9._~+/=-]{16,}(,[A-Za-z0-9._~+/=-]{16,})*$',
+      description: 'Comma-separated bearer tokens callers must send (16+ characters each); unset: no auth',
+    }),
+  ),
+  GATE_API_TOKEN: Type.Optional(
+    Type.String({ pattern: '^[A-Za-z0-9._~+/=-]{16,}$', description: 'One-token alias of GATE_API_TOKENS' }),
+  ),
+  SHED_MAX_EVENT_LOOP_DELAY_MS: int(200, 0, 60_000, 'Shed load above this event-loop delay (0: off)'),
+  SHED_MAX_EVENT_LOOP_UTILIZATION: Type.Number({
+    default: 0,
+    minimum: 0,
+    maximum: 1,
+    description: 'Shed load above this event-loop utilization, 0 to 1 (0: off)',
+  }),
+  SHED_MAX_HEAP_USED_BYTES: int(0, 0, Number.MAX_SAFE_INTEGER, 'Shed load above this heap use (0: off)'),
+  SHED_RETRY_AFTER_SECONDS: int(1, 1, 3600, 'Retry-After sent with an overloaded answer'),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -45,6 +67,15 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number]
   cache: { maxEntries: number; maxTtlMs: number; negativeTtlMs: number }
   upstream: { timeoutMs: number }
+  logUserNumbers: 'masked' | 'full'
+  /** Bearer tokens callers must present; empty means no caller auth. */
+  apiTokens: string[]
+  shed: {
+    maxEventLoopDelayMs: number
+    maxEventLoopUtilization: number
+    maxHeapUsedBytes: number
+    retryAfterSeconds: number
+  }
 }
 
 /** Thrown when the environment is invalid; the message names the variable and never echoes a secret. */
@@ -61,7 +92,7 @@ export class ConfigError extends Error {
 const checkEnv = Compile(EnvSchema)
 const NUMERIC = new Set(
   Object.entries(EnvSchema.properties)
-    .filter(([, s]) => (s as { type?: string }).type === 'integer')
+    .filter(([, s]) => ['integer', 'number'].includes((s as { type?: string }).type ?? ''))
     .map(([k]) => k),
 )
 
@@ -71,7 +102,7 @@ function readEnv(env: Record<string, string | undefined>): Record<string, unknow
   for (const key of Object.keys(EnvSchema.properties)) {
     const raw = env[key]
     if (raw === undefined || raw === '') continue
-    out[key] = NUMERIC.has(key) && /^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim()
+    out[key] = NUMERIC.has(key) && /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim()
   }
   return checkEnv.Default(out) as Record<string, unknown>
 }
@@ -109,5 +140,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       negativeTtlMs: e.CACHE_NEGATIVE_TTL_SECONDS * 1000,
     },
     upstream: { timeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    logUserNumbers: e.LOG_USER_NUMBERS,
+    apiTokens: [
+      ...new Set([...(e.GATE_API_TOKENS?.split(',') ?? []), ...(e.GATE_API_TOKEN ? [e.GATE_API_TOKEN] : [])]),
+    ],
+    shed: {
+      maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: e.SHED_MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: e.SHED_MAX_HEAP_USED_BYTES,
+      retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
+    },
   }
 }

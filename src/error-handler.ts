@@ -19,11 +19,16 @@ export function describeValidation(e: FastifySchemaValidationError | undefined):
 export function errorHandler(err: FastifyError | GateError, req: FastifyRequest, reply: FastifyReply) {
   const gate = toGateError(err)
   const body: ErrorBody = { allowed: false, reason: gate.reason, message: gate.message }
+  req.decision = { ...req.decision, body }
+  if (gate.statusCode === 401) void reply.header('www-authenticate', 'Bearer')
   if (gate.statusCode >= 500) {
     body.decision_id = randomUUID()
     void reply.header('retry-after', String(gate.retryAfterSeconds ?? 1))
-    const log = gate.reason === 'internal_error' ? req.log.error.bind(req.log) : req.log.warn.bind(req.log)
-    log({ err, reason: gate.reason, decision_id: body.decision_id }, 'check failed closed')
+    // Only the cause's code: error messages from lower layers are not ours to vouch for.
+    const cause = (gate.cause as { cause?: { code?: string } } | undefined)?.cause?.code
+    const fields = { reason: gate.reason, decision_id: body.decision_id, detail: gate.message, cause }
+    if (gate.reason === 'internal_error') req.log.error({ ...fields, err }, 'check failed closed')
+    else req.log.warn(fields, 'check failed closed')
   }
   return reply.code(gate.statusCode).send(body)
 }

@@ -4,7 +4,15 @@
  */
 export const ERRORS = {
   invalid_request: { statusCode: 400, message: 'The request is invalid.' },
+  unauthorized: {
+    statusCode: 401,
+    message: 'Send Authorization: Bearer <token> with a token the gate knows.',
+  },
   not_found: { statusCode: 404, message: 'No such route.' },
+  overloaded: {
+    statusCode: 503,
+    message: 'The gate is overloaded; it sheds this check instead of queueing it.',
+  },
   upstream_unavailable: {
     statusCode: 503,
     message: 'Kaleyra could not give an answer; the gate fails closed.',

@@ -32,7 +32,8 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     serializers: { req: serializeRequest, res: serializeReply, err: pino.stdSerializers.err },
   }
-  return stream ? pino(options, stream) : pino(options)
+  // Asynchronous writes keep the decision log off the hot path; pino flushes them on exit.
+  return pino(options, stream ?? pino.destination({ dest: 1, sync: false }))
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ConsentLookupOptions {
   client: KaleyraClient
   clock: Clock
   logger: Logger
+  /** Called once per check with how the cache answered (metrics). */
+  observe?: (result: LookupResult['cache']) => void
 }
 
 /** Retry-After hints, in seconds, for answers Kaleyra could not give. */
@@ -56,10 +58,17 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
       const key = pairKey(business, user)
       if (!fresh) {
         const hit = cache.get(key)
-        if (hit) return { decision: hit, source: 'cache', cache: 'hit' }
+        if (hit) {
+          opts.observe?.('hit')
+          return { decision: hit, source: 'cache', cache: 'hit' }
+        }
       }
       const pending = inflight.get(key)
-      if (pending) return { ...(await pending), source: 'upstream', cache: 'coalesced' }
+      if (pending) {
+        opts.observe?.('coalesced')
+        return { ...(await pending), source: 'upstream', cache: 'coalesced' }
+      }
+      opts.observe?.('miss')
       const p = load(key, business, user).finally(() => inflight.delete(key))
       inflight.set(key, p)
       const { decision, upstreamMs } = await p

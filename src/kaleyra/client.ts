@@ -2,6 +2,7 @@ import { Pool } from 'undici'
 import type { Logger } from 'pino'
 import { normalizeUpstreamPhone } from '../consent/phone.js'
 import type { Clock } from '../clock.js'
+import type { UpstreamOutcome } from '../metrics.js'
 import { UpstreamError, parseRetryAfter, toUpstreamError } from './errors.js'
 import {
   AUTH_FAILED_CODE,
@@ -39,6 +40,8 @@ export interface KaleyraClientOptions {
   maxPages?: number
   /** Keep-alive connections to Kaleyra. Default 16. */
   connections?: number
+  /** Called once per HTTP request with how it ended and how long it took (metrics). */
+  observe?: (outcome: UpstreamOutcome, seconds: number) => void
 }
 
 export interface KaleyraClient {
@@ -73,10 +76,21 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
   ): Promise<KaleyraSuccessEnvelope> {
     const started = performance.now()
     const path = `${pathPrefix}?${query}&limit=${pageSize}&offset=${offset}`
-    const res = await pool.request({ method: 'GET', path, headers: { 'api-key': opts.apiKey }, signal })
-    const text = await res.body.text()
-    log.debug({ status: res.statusCode, offset, ms: Math.round(performance.now() - started) }, 'kaleyra page')
-    return readEnvelope(res.statusCode, res.headers['retry-after'], text, opts.clock.now())
+    let outcome: UpstreamOutcome = 'ok'
+    try {
+      const res = await pool.request({ method: 'GET', path, headers: { 'api-key': opts.apiKey }, signal })
+      const text = await res.body.text()
+      log.debug(
+        { status: res.statusCode, offset, ms: Math.round(performance.now() - started) },
+        'kaleyra page',
+      )
+      return readEnvelope(res.statusCode, res.headers['retry-after'], text, opts.clock.now())
+    } catch (err) {
+      outcome = toUpstreamError(err).kind
+      throw err
+    } finally {
+      opts.observe?.(outcome, (performance.now() - started) / 1000)
+    }
   }
 
   async function listPermissions(businesses: readonly string[], users: readonly string[]) {
@@ -182,9 +196,12 @@ function toRecord(r: KaleyraPermissionRecord): PermissionRecord {
 export function parseExpiry(value: string | null): number | null {
   if (value === null || value === '') return null
   if (/^\d{9,11}$/.test(value)) return Number(value) * 1000
-  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(value)) {
+  const iso = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.exec(value)
+  if (iso) {
+    const [y, m, d] = [Number(iso[1]), Number(iso[2]), Number(iso[3])]
     const ms = Date.parse(value)
-    if (Number.isFinite(ms)) return ms
+    // Date.parse rolls 2025-02-30 over into March; a date that does not exist is unreadable, not a guess.
+    if (Number.isFinite(ms) && new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d) return ms
   }
   throw new UpstreamError('error', 'Kaleyra answered an expiration timestamp the gate cannot read')
 }

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HealthBody, ReadyBody } from '../schemas/health.js'
+import { PUBLIC_ROUTE } from './public.js'
 
 export type LifecycleState = 'starting' | 'ready' | 'shutting_down'
 
@@ -11,6 +12,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ lifecycle: { state: Lifec
   app.get(
     '/healthz',
     {
+      config: PUBLIC_ROUTE,
       schema: {
         tags: ['operations'],
         summary: 'Liveness: the process answers',
@@ -22,6 +24,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ lifecycle: { state: Lifec
   app.get(
     '/readyz',
     {
+      config: PUBLIC_ROUTE,
       schema: {
         tags: ['operations'],
         summary: 'Readiness: listening with a valid config, not shutting down',

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { request } from 'undici'
-import { buildApp, type App } from '../../src/app.js'
+import { buildApp, type App, type AppDeps } from '../../src/app.js'
 import { createManualClock } from '../../src/clock.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
@@ -51,6 +51,7 @@ export async function startHarness(
     consents?: SimConsent[]
     sim?: KaleyraSimulator
     logLevel?: string
+    deps?: AppDeps
   } = {},
 ): Promise<Harness> {
   const sim = opts.sim ?? createKaleyraSimulator({ consents: opts.consents ?? [] })
@@ -65,12 +66,18 @@ export async function startHarness(
     LOG_LEVEL: opts.logLevel ?? 'debug',
     ...opts.env,
   })
-  const gate = await buildApp(config, { clock, logger: createLogger(config.logLevel, logs.stream) })
+  const gate = await buildApp(config, {
+    clock,
+    logger: createLogger(config.logLevel, logs.stream),
+    defaultMetrics: false,
+    ...opts.deps,
+  })
   const url = await gate.listen({ port: 0, host: '127.0.0.1' })
   const get: Harness['get'] = async (path, headers) => {
     const res = await request(`${url}${path}`, { headers })
     const text = await res.body.text()
-    return { status: res.statusCode, headers: res.headers, body: text ? JSON.parse(text) : undefined }
+    const json = String(res.headers['content-type'] ?? '').includes('json')
+    return { status: res.statusCode, headers: res.headers, body: json && text ? JSON.parse(text) : text }
   }
   return {
     gate,

@@ -1,0 +1,66 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** How one upstream HTTP request ended; the label of consent_gate_upstream_requests_total. */
+export type UpstreamOutcome = 'ok' | 'auth_failed' | 'rate_limited' | 'error' | 'timeout'
+export type CacheResult = 'hit' | 'miss' | 'coalesced'
+
+export interface GateMetrics {
+  readonly registry: Registry
+  readonly decisions: Counter<'reason' | 'source'>
+  readonly cacheLookups: Counter<'result'>
+  readonly upstreamRequests: Counter<'outcome'>
+  readonly upstreamDuration: Histogram
+  readonly httpDuration: Histogram<'route' | 'status_code'>
+}
+
+/**
+ * One registry per app, so tests can build many apps in one process. Labels never carry a phone number,
+ * key or token: only reason codes, outcomes and route templates.
+ */
+export function createMetrics(opts: { cacheSize: () => number; defaultMetrics?: boolean }): GateMetrics {
+  const registry = new Registry()
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  new Gauge({
+    name: 'consent_gate_cache_entries',
+    help: 'Decisions held in the in-process cache.',
+    registers,
+    collect() {
+      this.set(opts.cacheSize())
+    },
+  })
+  return {
+    registry,
+    decisions: new Counter({
+      name: 'consent_gate_decisions_total',
+      help: 'Answers of /can-call by reason and source (cache, upstream, none for errors), 4xx and 5xx included.',
+      labelNames: ['reason', 'source'],
+      registers,
+    }),
+    cacheLookups: new Counter({
+      name: 'consent_gate_cache_lookups_total',
+      help: 'Cache lookups: hit, miss (asked Kaleyra) or coalesced (joined a request already in flight).',
+      labelNames: ['result'],
+      registers,
+    }),
+    upstreamRequests: new Counter({
+      name: 'consent_gate_upstream_requests_total',
+      help: 'HTTP requests to Kaleyra by outcome.',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    upstreamDuration: new Histogram({
+      name: 'consent_gate_upstream_request_duration_seconds',
+      help: 'Duration of HTTP requests to Kaleyra, whatever their outcome.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'consent_gate_http_request_duration_seconds',
+      help: 'Duration of requests served by the gate, by route template and status code.',
+      labelNames: ['route', 'status_code'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+  }
+}

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+
+const USER = '+919876543210'
+const CONSENTS = [
+  {
+    business: BUSINESS,
+    user: USER,
+    response: 'accept',
+    can_perform_action: true,
+    is_permanent: false,
+    expiresAt: T0 + DAY_MS,
+  },
+]
+
+let h: Harness
+afterEach(async () => h?.close())
+
+const decisionLines = () =>
+  h.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'decision')
+
+/** onResponse runs after the answer reaches the client; give it a turn of the event loop. */
+const settle = () => new Promise((r) => setTimeout(r, 20))
+
+describe('decision log', () => {
+  it('writes one info line per decision, with the user masked to its last 4 digits', async () => {
+    h = await startHarness({ consents: CONSENTS, logLevel: 'info' })
+    const first = await h.canCall(USER)
+    const second = await h.canCall(USER)
+    await settle()
+    const lines = decisionLines()
+    expect(lines).toHaveLength(2)
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      decision_id: first.body.decision_id,
+      allowed: true,
+      reason: 'consent_granted',
+      source: 'upstream',
+      business: BUSINESS,
+      user: '***3210',
+    })
+    expect(lines[0]?.upstream_ms).toEqual(expect.any(Number))
+    expect(lines[1]).toMatchObject({ decision_id: second.body.decision_id, source: 'cache' })
+    expect(lines[1]).not.toHaveProperty('upstream_ms')
+    expect(h.logs.text()).not.toContain('9876543210')
+  })
+
+  it('logs full user numbers with LOG_USER_NUMBERS=full', async () => {
+    h = await startHarness({ consents: CONSENTS, logLevel: 'info', env: { LOG_USER_NUMBERS: 'full' } })
+    await h.canCall(USER)
+    await settle()
+    expect(decisionLines()[0]).toMatchObject({ user: USER })
+  })
+
+  it('logs 400 and 503 answers too, with their reason', async () => {
+    h = await startHarness({ consents: CONSENTS, logLevel: 'info' })
+    await h.get('/can-call?business=nope&user=%2B919876543210')
+    h.sim.setFault({ kind: 'status', status: 502 }, 1)
+    const failed = await h.canCall(USER)
+    await settle()
+    const lines = decisionLines()
+    expect(lines.map((l) => l.reason)).toEqual(['invalid_request', 'upstream_unavailable'])
+    expect(lines[1]).toMatchObject({ decision_id: failed.body.decision_id, allowed: false, user: '***3210' })
+  })
+})
+
+describe('privacy of a full run at debug', () => {
+  it('never logs the Kaleyra key, a caller token or an unmasked user number', async () => {
+    const token = 'caller-token-0123456789abcdef'
+    h = await startHarness({ consents: CONSENTS, logLevel: 'trace', env: { GATE_API_TOKENS: token } })
+    const auth = { authorization: `Bearer ${token}` }
+    const q = `/can-call?business=${encodeURIComponent(BUSINESS)}&user=${encodeURIComponent(USER)}`
+    await h.get(q, auth)
+    await h.get(q, auth)
+    await h.get(`${q}&fresh=true`, auth)
+    await h.get(q, { authorization: 'Bearer wrong-token-0123456789' })
+    await h.get(`/can-call?business=${encodeURIComponent(BUSINESS)}&user=%2B9198765abc`, auth)
+    h.sim.setFault({ kind: 'status', status: 401 }, 1)
+    await h.get(`${q}&fresh=true`, auth)
+    h.sim.setFault({ kind: 'reset' }, 1)
+    await h.get(`${q}&fresh=true`, auth)
+    await h.get('/metrics')
+    await settle()
+    const text = h.logs.text()
+    expect(h.logs.lines.length).toBeGreaterThan(10)
+    expect(text).toContain('"level":20')
+    expect(text).not.toContain(h.sim.apiKey)
+    expect(text).not.toContain(token)
+    expect(text).not.toContain('9876543210')
+    expect(text).not.toContain('authorization')
+  })
+})

@@ -1,0 +1,56 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { startHarness, type Harness } from '../helpers/gate.js'
+
+const CHECK = '/can-call?business=%2B918000000001&user=%2B919000000001'
+let h: Harness
+afterEach(async () => h?.close())
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** Holds the event loop, as a burst of CPU-bound work would. */
+function block(ms: number) {
+  const end = performance.now() + ms
+  while (performance.now() < end);
+}
+
+describe('load shedding', () => {
+  it('answers 503 overloaded at once under event-loop delay, while probes keep answering', async () => {
+    h = await startHarness({
+      env: { SHED_MAX_EVENT_LOOP_DELAY_MS: '20', SHED_RETRY_AFTER_SECONDS: '2' },
+      // Faster than the default 1 s, but above the delay monitor's 10 ms resolution (below it reads as Infinity).
+      deps: { shedSampleIntervalMs: 25 },
+    })
+    await sleep(100)
+    expect((await h.get(CHECK)).status).toBe(200)
+    // Stall the loop in short bursts so the sampler sees the delay, then ask at once.
+    // The sampler runs right after a stall; ask before its next, calm sample (a few tries on a busy machine).
+    let shed = await h.get(CHECK)
+    for (let i = 0; i < 10 && shed.status !== 503; i++) {
+      block(60)
+      await sleep(1)
+      shed = await h.get(CHECK)
+    }
+    expect(shed.status).toBe(503)
+    expect(shed.body).toMatchObject({ allowed: false, reason: 'overloaded' })
+    expect(shed.body.decision_id).toEqual(expect.any(String))
+    expect(shed.headers['retry-after']).toBe('2')
+    expect((await h.get('/healthz')).status).toBe(200)
+    expect((await h.get('/readyz')).status).toBe(200)
+    expect((await h.get('/metrics')).status).toBe(200)
+  })
+
+  it('sheds on heap use above SHED_MAX_HEAP_USED_BYTES and never asks Kaleyra', async () => {
+    h = await startHarness({ env: { SHED_MAX_HEAP_USED_BYTES: '1' }, deps: { shedSampleIntervalMs: 5 } })
+    await sleep(30)
+    const shed = await h.get(CHECK)
+    expect(shed.status).toBe(503)
+    expect(shed.body.reason).toBe('overloaded')
+    expect(h.sim.requests).toHaveLength(0)
+  })
+
+  it('is off when every threshold is 0', async () => {
+    h = await startHarness({ env: { SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }, deps: { shedSampleIntervalMs: 5 } })
+    block(100)
+    await sleep(20)
+    expect((await h.get(CHECK)).status).toBe(200)
+  })
+})
