@@ -1,5 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
+const MISNAMED_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+]
+
 /** How one upstream HTTP request ended; the label of consent_gate_upstream_requests_total. */
 export type UpstreamOutcome = 'ok' | 'auth_failed' | 'rate_limited' | 'error' | 'timeout'
 export type CacheResult = 'hit' | 'miss' | 'coalesced'
@@ -19,7 +25,12 @@ export interface GateMetrics {
  */
 export function createMetrics(opts: { cacheSize: () => number; defaultMetrics?: boolean }): GateMetrics {
   const registry = new Registry()
-  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
+  if (opts.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry })
+    // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool rejects
+    // them); the per-type gauges nodejs_active_handles/_requests/_resources carry the same numbers.
+    for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name)
+  }
   const registers = [registry]
   new Gauge({
     name: 'consent_gate_cache_entries',

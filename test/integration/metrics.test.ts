@@ -103,6 +103,7 @@ describe('GET /metrics', () => {
     for (const f of families.values()) {
       expect(f.help, f.name).not.toBe('')
       if (f.type === 'COUNTER') expect(f.name).toMatch(/_total$/)
+      else expect(f.name, `${f.name} is a ${f.type}`).not.toMatch(/_total$/)
       expect(f.name).not.toMatch(/_(ms|milliseconds|kilobytes|mb)$/)
     }
     expect(text).toContain('# TYPE process_cpu_seconds_total counter')
