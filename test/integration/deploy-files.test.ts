@@ -1,0 +1,448 @@
+// The deployment files cannot be run here (no Docker engine, no cluster), so this pins what can be read:
+// every variable they set is one the gate or the simulator reads, and every port, path and name agrees.
+import { describe, expect, it } from 'vitest'
+import { existsSync, readFileSync } from 'node:fs'
+import { posix } from 'node:path'
+import { parse, parseAllDocuments } from 'yaml'
+import { EnvSchema, loadConfig } from '../../src/config.js'
+
+const root = new URL('../../', import.meta.url)
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
+const exists = (path: string) => existsSync(new URL(path, root))
+
+const pkg = JSON.parse(read('package.json')) as { version: string; scripts: Record<string, string> }
+const GATE_VARS = new Set(Object.keys(EnvSchema.properties))
+const SIMULATOR_MAIN = 'src/kaleyra/simulator-main.ts'
+/** Values the secrets would have; only their validity matters when checking the rest of an environment. */
+const DUMMY_SECRETS = { KALEYRA_SID: 'HXSIM00000000001IN', KALEYRA_API_KEY: 'sim-key' }
+const DEFAULT_PORT = loadConfig(DUMMY_SECRETS).port
+
+// ---- Dockerfile, parsed line by line: enough for the instructions this project uses ----
+
+interface Instruction {
+  op: string
+  args: string
+}
+interface Stage {
+  image: string
+  name: string | undefined
+  body: Instruction[]
+}
+
+function parseDockerfile(text: string): Stage[] {
+  const lines = text
+    .split(/\r?\n/)
+    .filter((l) => !/^\s*#/.test(l))
+    .join('\n')
+    .replace(/\\\r?\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '')
+  const stages: Stage[] = []
+  for (const line of lines) {
+    const [, op = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? []
+    if (op.toUpperCase() === 'FROM') {
+      const [image = '', as, name] = args.split(/\s+/).filter((a) => !a.startsWith('--'))
+      stages.push({ image, name: as?.toUpperCase() === 'AS' ? name : undefined, body: [] })
+    } else {
+      stages.at(-1)?.body.push({ op: op.toUpperCase(), args })
+    }
+  }
+  return stages
+}
+
+const args = (stage: Stage, op: string) => stage.body.filter((i) => i.op === op).map((i) => i.args)
+const runs = (stage: Stage) => args(stage, 'RUN').join(' && ')
+
+/** `ENV A=1 B=2` (and the legacy `ENV A 1`) of one stage, later values winning. */
+function stageEnv(stage: Stage): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const line of args(stage, 'ENV')) {
+    if (!/^[^\s=]+=/.test(line)) {
+      const [key = '', ...value] = line.split(/\s+/)
+      env[key] = value.join(' ')
+      continue
+    }
+    for (const m of line.matchAll(/([^\s=]+)=("[^"]*"|'[^']*'|\S*)/g))
+      env[m[1]!] = m[2]!.replace(/^["']|["']$/g, '')
+  }
+  return env
+}
+
+/** Sources and destination of each COPY, flags removed. */
+function copies(stage: Stage): { from: string | undefined; sources: string[]; dest: string }[] {
+  return args(stage, 'COPY').map((line) => {
+    const words = line.split(/\s+/)
+    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length)
+    const paths = words.filter((w) => !w.startsWith('--'))
+    return { from, sources: paths.slice(0, -1), dest: paths.at(-1) ?? '' }
+  })
+}
+
+const glob = (pattern: string) =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}/?$`)
+
+const dockerfile = parseDockerfile(read('Dockerfile'))
+const buildStage = dockerfile[0]!
+const runtime = dockerfile.at(-1)!
+const runtimeEnv = stageEnv(runtime)
+const workdir = args(runtime, 'WORKDIR').at(-1) ?? '/'
+
+describe('Dockerfile', () => {
+  it('has a build and a runtime stage, both on a node image pinned by tag', () => {
+    expect(dockerfile.length).toBeGreaterThanOrEqual(2)
+    for (const stage of dockerfile) expect(stage.image).toMatch(/^node:\d+[\w.-]*$/)
+    expect(buildStage).not.toBe(runtime)
+  })
+
+  it('builds with `npm ci` and `npm run build` after copying the sources and tsconfigs', () => {
+    expect(runs(buildStage)).toMatch(/\bnpm ci\b/)
+    const build = buildStage.body.findIndex((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args))
+    expect(build).toBeGreaterThan(-1)
+    const copied = buildStage.body.slice(0, build).filter((i) => i.op === 'COPY')
+    const sources = copies({ ...buildStage, body: copied }).flatMap((c) => c.sources)
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src'])
+      expect(
+        sources.some((s) => glob(s).test(needed)),
+        `${needed} is copied before the build`,
+      ).toBe(true)
+  })
+
+  it('runs the artefact of the build script: tsc -p tsconfig.build.json, src/ -> dist/', () => {
+    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json')
+    const tsconfig = JSON.parse(read('tsconfig.build.json'))
+    expect(tsconfig.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist', noEmit: false })
+    expect(exists('src/server.ts')).toBe(true)
+    expect(exists(SIMULATOR_MAIN)).toBe(true)
+  })
+
+  it('installs production dependencies only in the runtime stage, with NODE_ENV=production', () => {
+    expect(runs(runtime)).toMatch(/\bnpm ci --omit=dev\b/)
+    expect(runs(runtime)).not.toMatch(/\bnpm run build\b/)
+    expect(runtimeEnv.NODE_ENV).toBe('production')
+  })
+
+  it('copies dist/ from the build stage and package.json next to it (docs.js imports ../../package.json)', () => {
+    const dist = copies(runtime).find((c) => c.sources.some((s) => /^\/app\/dist\/?$|^dist\/?$/.test(s)))
+    expect(dist?.from).toBe(buildStage.name)
+    const distDir = posix.resolve(workdir, dist?.dest ?? '')
+    expect(distDir).toBe(posix.join(workdir, 'dist'))
+    expect(read('src/routes/docs.ts')).toContain("from '../../package.json'")
+    const pkgCopy = copies(runtime).find((c) => c.from === undefined && c.sources.includes('package.json'))
+    expect(pkgCopy && posix.resolve(workdir, pkgCopy.dest)).toBe(posix.resolve(distDir, 'routes', '../..'))
+  })
+
+  it('listens on 0.0.0.0 and exposes the PORT it sets', () => {
+    const config = loadConfig({ ...runtimeEnv, ...DUMMY_SECRETS })
+    expect(config.host).toBe('0.0.0.0')
+    expect(args(runtime, 'EXPOSE').flatMap((e) => e.split(/\s+/))).toEqual([String(config.port)])
+  })
+
+  it('runs as a non-root user', () => {
+    const user = args(runtime, 'USER').at(-1)
+    expect(user).toBeDefined()
+    expect(user).not.toMatch(/^(root|0)(:|$)/)
+  })
+
+  it('checks liveness on /healthz with node (the slim image has no curl)', () => {
+    const check = args(runtime, 'HEALTHCHECK').at(-1) ?? ''
+    expect(check).toMatch(/\bCMD\b.*\bnode\b/)
+    expect(check).toContain('/healthz')
+    expect(check).not.toMatch(/\b(curl|wget)\b/)
+  })
+
+  it('starts `node dist/server.js` in exec form, as npm start does', () => {
+    const cmd = JSON.parse(args(runtime, 'CMD').at(-1) ?? 'null') as string[]
+    expect(cmd).toEqual(['node', 'dist/server.js'])
+    expect(pkg.scripts.start).toBe(cmd.join(' '))
+    expect(args(runtime, 'ENTRYPOINT')).toEqual([])
+  })
+
+  it('labels the image with the package version', () => {
+    expect(args(runtime, 'LABEL').join(' ')).toContain(`org.opencontainers.image.version="${pkg.version}"`)
+  })
+})
+
+describe('.dockerignore', () => {
+  const patterns = read('.dockerignore')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+  const ignored = (path: string) => patterns.some((p) => glob(p.replace(/^\//, '')).test(path))
+
+  it('keeps node_modules, .git, dist and .env out of the build context', () => {
+    for (const path of ['node_modules', '.git', 'dist', '.env']) expect(ignored(path), path).toBe(true)
+  })
+
+  it('keeps everything the build copies', () => {
+    for (const path of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src'])
+      expect(ignored(path), path).toBe(false)
+  })
+})
+
+// ---- docker-compose.yml ----
+
+type Env = Record<string, string>
+interface ComposeService {
+  build?: string | { context?: string }
+  image?: string
+  command?: unknown
+  environment?: string[] | Record<string, unknown>
+  ports?: unknown[]
+  depends_on?: string[] | Record<string, unknown>
+  healthcheck?: { test?: unknown }
+  volumes?: string[]
+}
+interface ScrapeJob {
+  job_name: string
+  static_configs: { targets: string[] }[]
+}
+
+/** Compose allows `environment` as a map or as a list of KEY=value. */
+function composeEnv(service: ComposeService): Env {
+  const raw = service.environment ?? {}
+  const pairs: [string, unknown][] = Array.isArray(raw)
+    ? raw.map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])
+    : Object.entries(raw)
+  return Object.fromEntries(pairs.map(([k, v]) => [k, String(v)]))
+}
+const words = (cmd: unknown) => (Array.isArray(cmd) ? cmd.map(String) : String(cmd).split(/\s+/))
+const containerPort = (mapping: unknown) =>
+  typeof mapping === 'object' && mapping !== null
+    ? Number((mapping as { target: unknown }).target)
+    : Number(String(mapping).split(':').at(-1)!.split('/')[0])
+
+const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> }
+const composeService = (name: string) => compose.services[name] ?? {}
+const gate = composeService('consent-gate')
+const simulator = composeService('kaleyra-simulator')
+const gateEnv = composeEnv(gate)
+const simEnv = composeEnv(simulator)
+const simPort = Number(simEnv.SIMULATOR_PORT ?? 8081)
+const composeConfig = loadConfig({ ...runtimeEnv, ...gateEnv })
+
+describe('docker-compose.yml', () => {
+  it('builds the gate and the simulator from this Dockerfile', () => {
+    for (const s of [gate, simulator]) {
+      const context = typeof s.build === 'string' ? s.build : s.build?.context
+      expect(context).toBe('.')
+      expect(s.image).toBe(`consent-gate:${pkg.version}`)
+    }
+    expect(words(simulator.command)).toEqual(['node', 'dist/kaleyra/simulator-main.js'])
+  })
+
+  it('sets only variables the gate reads, and a valid environment', () => {
+    expect(Object.keys(gateEnv).length).toBeGreaterThan(0)
+    for (const key of Object.keys(gateEnv)) expect(GATE_VARS, key).toContain(key)
+    expect(composeConfig.logLevel).toBe(gateEnv.LOG_LEVEL)
+  })
+
+  it('sets only variables the simulator reads', () => {
+    const source = read(SIMULATOR_MAIN)
+    expect(Object.keys(simEnv).length).toBeGreaterThan(0)
+    for (const key of Object.keys(simEnv)) expect(source, key).toMatch(new RegExp(`\\benv\\.${key}\\b`))
+    expect(simEnv.SIMULATOR_HOST, 'reachable from the gate container').toBe('0.0.0.0')
+  })
+
+  it('gives the gate and the simulator the same Kaleyra SID and key', () => {
+    expect(gateEnv.KALEYRA_SID).toBeTruthy()
+    expect(gateEnv.KALEYRA_API_KEY).toBeTruthy()
+    expect(simEnv.KALEYRA_SID).toBe(gateEnv.KALEYRA_SID)
+    expect(simEnv.KALEYRA_API_KEY).toBe(gateEnv.KALEYRA_API_KEY)
+  })
+
+  it('points the gate at the simulator service and port', () => {
+    const url = new URL(composeConfig.kaleyra.baseUrl)
+    expect(Object.keys(compose.services)).toContain(url.hostname)
+    expect(url.hostname).toBe('kaleyra-simulator')
+    expect(Number(url.port)).toBe(simPort)
+    const dependsOn = Array.isArray(gate.depends_on) ? gate.depends_on : Object.keys(gate.depends_on ?? {})
+    expect(dependsOn).toContain('kaleyra-simulator')
+  })
+
+  it("checks the simulator's health on its own port, not the gate's", () => {
+    expect(words(simulator.healthcheck?.test).join(' ')).toContain(`127.0.0.1:${simPort}/`)
+  })
+
+  it("publishes the gate's PORT", () => {
+    expect(composeConfig.port).toBe(DEFAULT_PORT)
+    expect((gate.ports ?? []).map(containerPort)).toContain(composeConfig.port)
+  })
+
+  it('runs a pinned Prometheus on a config file in this repository that scrapes the gate', () => {
+    const prometheus = composeService('prometheus')
+    expect(prometheus.image).toMatch(/^prom\/prometheus:v[23]\.\d+\.\d+$/)
+    const mount = (prometheus.volumes ?? [])
+      .map((v) => v.split(':'))
+      .find(([, target]) => target === '/etc/prometheus/prometheus.yml')
+    expect(mount).toBeDefined()
+    const file = posix.normalize(mount![0]!)
+    expect(exists(file)).toBe(true)
+    const jobs = (parse(read(file)) as { scrape_configs: ScrapeJob[] }).scrape_configs
+    const job = jobs.find((j) => j.job_name === 'consent-gate')
+    expect(job).toMatchObject({ metrics_path: '/metrics', scrape_interval: '15s' })
+    const targets = job?.static_configs.flatMap((s) => s.targets)
+    expect(targets).toContain(`consent-gate:${composeConfig.port}`)
+  })
+})
+
+// ---- Kubernetes ----
+
+type Labels = Record<string, string>
+interface EnvVar {
+  name: string
+  value?: unknown
+  valueFrom?: { secretKeyRef?: { name: string; key: string } }
+}
+interface Probe {
+  httpGet: { path: string; port: string | number }
+}
+interface Container {
+  name: string
+  image: string
+  env?: EnvVar[]
+  ports?: { name?: string; containerPort: number }[]
+  livenessProbe?: Probe
+  readinessProbe?: Probe
+  startupProbe?: Probe
+  resources?: Record<string, Record<string, string> | undefined>
+  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } }
+}
+interface Manifest {
+  apiVersion: string
+  kind: string
+  metadata: { name: string; labels?: Labels; annotations?: Record<string, string> }
+  // The shapes differ by kind; each test reads the fields of its own.
+  spec?: any
+  data?: Record<string, string>
+  stringData?: Record<string, string>
+}
+interface PodTemplate {
+  metadata: Manifest['metadata']
+  spec: { containers: Container[]; terminationGracePeriodSeconds?: number }
+}
+
+function k8sDocs(path: string): Manifest[] {
+  const docs = parseAllDocuments(read(path))
+  if (!Array.isArray(docs)) throw new Error(`${path}: not a YAML stream`)
+  for (const d of docs) expect(d.errors, path).toEqual([])
+  return docs.map((d) => d.toJS() as Manifest)
+}
+function find(docs: Manifest[], kind: string): Manifest {
+  const found = docs.find((d) => d.kind === kind)
+  if (!found) throw new Error(`no ${kind}`)
+  return found
+}
+/** True when every label of a non-empty selector is on the target. */
+const selects = (selector: Labels | undefined, labels: Labels | undefined) =>
+  Object.keys(selector ?? {}).length > 0 &&
+  Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v)
+
+const k8s = k8sDocs('deploy/kubernetes/dialer-with-gate.yaml')
+const secret = find(k8s, 'Secret')
+const deployment = find(k8s, 'Deployment')
+const pod = deployment.spec.template as PodTemplate
+const containers = pod.spec.containers
+const sidecar = containers.find((c) => c.name === 'consent-gate')!
+const sidecarEnv = sidecar.env ?? []
+const sidecarPorts = sidecar.ports ?? []
+/** A probe or Service may name a port or give its number; both must land on the gate's port. */
+const resolvePort = (port: string | number | undefined) =>
+  typeof port === 'number' ? port : sidecarPorts.find((p) => p.name === port)?.containerPort
+const literalEnv: Env = Object.fromEntries(
+  sidecarEnv.filter((e) => 'value' in e).map((e) => [e.name, String(e.value)]),
+)
+const k8sConfig = loadConfig({ ...DUMMY_SECRETS, ...literalEnv })
+
+describe('deploy/kubernetes/dialer-with-gate.yaml', () => {
+  it('runs the gate image of this version as a sidecar of the dialer', () => {
+    expect(sidecar?.image).toBe(`consent-gate:${pkg.version}`)
+    const dialer = containers.find((c) => c !== sidecar)
+    const url = dialer?.env?.find((e) => e.name === 'CONSENT_GATE_URL')?.value
+    expect(new URL(String(url)).host).toBe(`127.0.0.1:${k8sConfig.port}`)
+  })
+
+  it('sets only variables the gate reads, with valid values', () => {
+    expect(sidecarEnv.length).toBeGreaterThan(0)
+    for (const { name } of sidecarEnv) expect(GATE_VARS, name).toContain(name)
+    expect(k8sConfig.host, 'kubelet probes reach the pod IP, not loopback').toBe('0.0.0.0')
+  })
+
+  it('takes the Kaleyra credentials from keys that the Secret has', () => {
+    const fromSecret = sidecarEnv.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name)
+    expect(fromSecret).toEqual(expect.arrayContaining(['KALEYRA_SID', 'KALEYRA_API_KEY']))
+    expect(literalEnv).not.toHaveProperty('KALEYRA_API_KEY')
+    const refs = containers.flatMap((c) => (c.env ?? []).flatMap((e) => e.valueFrom?.secretKeyRef ?? []))
+    const keys = Object.keys({ ...secret.data, ...secret.stringData })
+    for (const ref of refs) {
+      expect(ref.name).toBe(secret.metadata.name)
+      expect(keys).toContain(ref.key)
+    }
+  })
+
+  it('probes /healthz and /readyz on the port the gate listens on', () => {
+    expect(sidecarPorts.map((p) => p.containerPort)).toEqual([k8sConfig.port])
+    expect(sidecar.livenessProbe?.httpGet.path).toBe('/healthz')
+    expect(sidecar.readinessProbe?.httpGet.path).toBe('/readyz')
+    if (sidecar.startupProbe) expect(sidecar.startupProbe.httpGet.path).toBe('/healthz')
+    for (const probe of [sidecar.livenessProbe, sidecar.readinessProbe, sidecar.startupProbe])
+      if (probe) expect(resolvePort(probe.httpGet.port)).toBe(k8sConfig.port)
+  })
+
+  it('runs the gate non-root, read-only and without capabilities', () => {
+    expect(sidecar.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    })
+    expect(sidecar.securityContext?.runAsUser).toBeGreaterThan(0)
+    expect(sidecar.securityContext?.capabilities?.drop).toContain('ALL')
+  })
+
+  it('bounds the gate with requests and limits', () => {
+    for (const kind of ['requests', 'limits'])
+      expect(Object.keys(sidecar.resources?.[kind] ?? {}).sort(), kind).toEqual(['cpu', 'memory'])
+  })
+
+  it('gives the gate longer than its own shutdown grace to drain', () => {
+    const grace = /SHUTDOWN_GRACE_MS = ([\d_]+)/.exec(read('src/server.ts'))?.[1]
+    expect(grace).toBeDefined()
+    const periodMs = (pod.spec.terminationGracePeriodSeconds ?? 30) * 1000
+    expect(periodMs).toBeGreaterThan(Number(grace?.replace(/_/g, '')))
+  })
+
+  it("annotates the pod for scraping the gate's /metrics", () => {
+    expect(pod.metadata.annotations).toMatchObject({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': String(k8sConfig.port),
+      'prometheus.io/path': '/metrics',
+    })
+  })
+
+  it("selects its own pods' labels", () => {
+    expect(selects(deployment.spec.selector.matchLabels, pod.metadata.labels)).toBe(true)
+  })
+})
+
+describe('deploy/kubernetes/servicemonitor.yaml', () => {
+  const docs = k8sDocs('deploy/kubernetes/servicemonitor.yaml')
+  const service = find(docs, 'Service')
+  const monitor = find(docs, 'ServiceMonitor')
+  const ports = service.spec.ports as { name?: string; port: number; targetPort?: string | number }[]
+  const servicePort = ports.find((p) => p.name === 'gate-metrics')
+
+  it("has a headless Service selecting the dialer pods on the gate's port", () => {
+    expect(service.spec.clusterIP).toBe('None')
+    expect(selects(service.spec.selector, pod.metadata.labels)).toBe(true)
+    expect(servicePort?.port).toBe(k8sConfig.port)
+    expect(resolvePort(servicePort?.targetPort ?? servicePort?.port)).toBe(k8sConfig.port)
+  })
+
+  it('has a ServiceMonitor selecting that Service and scraping its named port on /metrics', () => {
+    expect(monitor.apiVersion).toBe('monitoring.coreos.com/v1')
+    expect(selects(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true)
+    expect(monitor.spec.endpoints).toEqual([
+      expect.objectContaining({ port: servicePort?.name, path: '/metrics', interval: '15s' }),
+    ])
+  })
+})
