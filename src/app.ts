@@ -7,9 +7,7 @@ import { systemClock, type Clock } from './clock.js'
 import { invalidRequest } from './errors.js'
 import { describeValidation, errorHandler, notFoundHandler } from './error-handler.js'
 import { GateLogController, createLogger } from './logger.js'
-import { createDecisionCache } from './consent/cache.js'
-import { createConsentLookup } from './consent/lookup.js'
-import { createKaleyraClient, type KaleyraClient } from './kaleyra/client.js'
+import { createGate } from './gate.js'
 import { canCallRoutes } from './routes/can-call.js'
 import { healthRoutes, type LifecycleState } from './routes/health.js'
 import { registerDocs } from './routes/docs.js'
@@ -30,8 +28,6 @@ export type App = FastifyInstance<
 export interface AppDeps {
   clock?: Clock
   logger?: Logger
-  /** Replaces the undici client (tests); the app closes whichever client it uses. */
-  kaleyraClient?: KaleyraClient
   /** How often load shedding samples the event loop (ms). Default 1000; tests sample faster. */
   shedSampleIntervalMs?: number
   /** Node process metrics (default on); off for tests that build many apps. */
@@ -52,27 +48,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     schemaErrorFormatter: (errors) => invalidRequest(describeValidation(errors[0])),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const cache = createDecisionCache({ ...config.cache, clock })
-  const metrics = createMetrics({ cacheSize: () => cache.size, defaultMetrics: deps.defaultMetrics })
-  const client =
-    deps.kaleyraClient ??
-    createKaleyraClient({
-      ...config.kaleyra,
-      timeoutMs: config.upstream.timeoutMs,
-      clock,
-      logger,
-      observe: (outcome, seconds) => {
-        metrics.upstreamRequests.inc({ outcome })
-        metrics.upstreamDuration.observe(seconds)
-      },
-    })
-  const lookup = createConsentLookup({
-    cache,
-    client,
-    clock,
-    logger,
-    observe: (result) => metrics.cacheLookups.inc({ result }),
-  })
+  const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics })
+  const gate = createGate(config, { clock, logger, metrics })
   const recorder = createDecisionRecorder({ logger, metrics, userNumbers: config.logUserNumbers })
   const lifecycle: { state: LifecycleState } = { state: 'starting' }
 
@@ -90,16 +67,16 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     const route = req.routeOptions.url ?? 'unmatched'
     metrics.httpDuration.observe({ route, status_code: reply.statusCode }, reply.elapsedTime / 1000)
   })
-  app.addHook('onClose', async () => client.close())
-  app.decorateRequest('decision', null)
+  app.addHook('onClose', async () => gate.client.close())
+  app.decorateRequest('decisions', null)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
 
   await registerShedding(app, config.shed, deps.shedSampleIntervalMs)
   registerCallerAuth(app, config.apiTokens)
   await registerDocs(app)
-  await app.register(healthRoutes, { lifecycle })
+  await app.register(healthRoutes, { lifecycle, breaker: gate.breaker })
   await app.register(metricsRoutes, { registry: metrics.registry })
-  await app.register(canCallRoutes, { lookup, recorder })
+  await app.register(canCallRoutes, { lookup: gate.lookup, recorder })
   return app
 }

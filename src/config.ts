@@ -35,6 +35,37 @@ export const EnvSchema = Type.Object({
   CACHE_MAX_TTL_SECONDS: int(300, 0, 86_400, 'Cap on how long an allow is trusted'),
   CACHE_NEGATIVE_TTL_SECONDS: int(30, 0, 86_400, 'How long a deny is remembered'),
   UPSTREAM_TIMEOUT_MS: int(2000, 50, 60_000, 'Connect, headers and body timeout of each upstream request'),
+  CHECK_DEADLINE_MS: Type.Optional(
+    Type.Integer({
+      minimum: 100,
+      maximum: 120_000,
+      description: 'Bound on one lookup, retries included (default 2 x UPSTREAM_TIMEOUT_MS)',
+    }),
+  ),
+  UPSTREAM_RETRIES: int(2, 0, 5, 'Retries of a request on resets, 5xx and 429'),
+  UPSTREAM_MAX_INFLIGHT: int(16, 1, 1024, 'Upstream requests in flight at once'),
+  UPSTREAM_MAX_RPS: int(50, 0, 10_000, 'Upstream requests started per second (0: no limit)'),
+  UPSTREAM_MAX_QUEUE: int(
+    100,
+    0,
+    100_000,
+    'Requests waiting for the budget; beyond it a miss is answered 503 at once',
+  ),
+  BREAKER_FAILURE_THRESHOLD: int(
+    5,
+    0,
+    1000,
+    'Consecutive upstream failures that open the circuit (0: no breaker)',
+  ),
+  BREAKER_OPEN_MS: int(5000, 100, 600_000, 'How long the circuit stays open before a probe'),
+  BATCH_WINDOW_MS: int(2, 0, 1000, 'How long a miss waits for others of the same business (0: no batching)'),
+  BATCH_MAX_USERS: int(25, 1, 100, 'Users per batched upstream request'),
+  CACHE_STALE_IF_ERROR_SECONDS: int(
+    0,
+    0,
+    86_400,
+    'How long past its TTL an entry may answer when Kaleyra cannot (0: off)',
+  ),
   LOG_USER_NUMBERS: Type.Union([Type.Literal('masked'), Type.Literal('full')], {
     default: 'masked',
     description: 'Decision log: user numbers masked to their last 4 digits, or full (audit trails)',
@@ -65,8 +96,17 @@ export interface Config {
   host: string
   port: number
   logLevel: (typeof LOG_LEVELS)[number]
-  cache: { maxEntries: number; maxTtlMs: number; negativeTtlMs: number }
-  upstream: { timeoutMs: number }
+  cache: { maxEntries: number; maxTtlMs: number; negativeTtlMs: number; staleIfErrorMs: number }
+  upstream: {
+    timeoutMs: number
+    deadlineMs: number
+    retries: number
+    maxInflight: number
+    maxRps: number
+    maxQueue: number
+    breaker: { failureThreshold: number; openMs: number }
+  }
+  batch: { windowMs: number; maxUsers: number }
   logUserNumbers: 'masked' | 'full'
   /** Bearer tokens callers must present; empty means no caller auth. */
   apiTokens: string[]
@@ -138,8 +178,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxEntries: e.CACHE_MAX_ENTRIES,
       maxTtlMs: e.CACHE_MAX_TTL_SECONDS * 1000,
       negativeTtlMs: e.CACHE_NEGATIVE_TTL_SECONDS * 1000,
+      staleIfErrorMs: e.CACHE_STALE_IF_ERROR_SECONDS * 1000,
     },
-    upstream: { timeoutMs: e.UPSTREAM_TIMEOUT_MS },
+    upstream: {
+      timeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      deadlineMs: e.CHECK_DEADLINE_MS ?? 2 * e.UPSTREAM_TIMEOUT_MS,
+      retries: e.UPSTREAM_RETRIES,
+      maxInflight: e.UPSTREAM_MAX_INFLIGHT,
+      maxRps: e.UPSTREAM_MAX_RPS,
+      maxQueue: e.UPSTREAM_MAX_QUEUE,
+      breaker: { failureThreshold: e.BREAKER_FAILURE_THRESHOLD, openMs: e.BREAKER_OPEN_MS },
+    },
+    batch: { windowMs: e.BATCH_WINDOW_MS, maxUsers: e.BATCH_MAX_USERS },
     logUserNumbers: e.LOG_USER_NUMBERS,
     apiTokens: [
       ...new Set([...(e.GATE_API_TOKENS?.split(',') ?? []), ...(e.GATE_API_TOKEN ? [e.GATE_API_TOKEN] : [])]),

@@ -1,14 +1,14 @@
-import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
-import { randomUUID } from 'node:crypto'
-import { ERRORS, GateError } from './errors.js'
-import type { ErrorBody } from './schemas/errors.js'
+import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
+import { errorBody, toGateError } from './errors.js'
 
 /** Turns a schema validation error into "<which parameter> <why>". */
 export function describeValidation(e: FastifySchemaValidationError | undefined): string {
   if (!e) return 'the request is invalid'
-  const params = e.params as { missingProperty?: string; type?: string; allowedValues?: unknown[] }
-  if (e.keyword === 'required' && params.missingProperty) return `${params.missingProperty} is required`
+  const params = e.params as { missingProperty?: string; type?: string; limit?: number }
   const name = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || 'the request'
+  if (e.keyword === 'required' && params.missingProperty) {
+    return `${name === 'the request' ? '' : `${name}.`}${params.missingProperty} is required`
+  }
   if (e.keyword === 'type' && params.type === 'string')
     return `${name} must be given exactly once, as a string`
   if (e.keyword === 'type' && params.type === 'boolean') return `${name} must be true or false`
@@ -16,13 +16,13 @@ export function describeValidation(e: FastifySchemaValidationError | undefined):
 }
 
 /** Every error leaves as `{ allowed: false, reason, message }`: dialers never have to parse anything else. */
-export function errorHandler(err: FastifyError | GateError, req: FastifyRequest, reply: FastifyReply) {
+export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyReply) {
   const gate = toGateError(err)
-  const body: ErrorBody = { allowed: false, reason: gate.reason, message: gate.message }
-  req.decision = { ...req.decision, body }
+  const body = errorBody(gate)
+  const pair = req.decisions?.length === 1 ? req.decisions[0] : undefined
+  req.decisions = [{ ...pair, body }]
   if (gate.statusCode === 401) void reply.header('www-authenticate', 'Bearer')
   if (gate.statusCode >= 500) {
-    body.decision_id = randomUUID()
     void reply.header('retry-after', String(gate.retryAfterSeconds ?? 1))
     // Only the cause's code: error messages from lower layers are not ours to vouch for.
     const cause = (gate.cause as { cause?: { code?: string } } | undefined)?.cause?.code
@@ -31,14 +31,6 @@ export function errorHandler(err: FastifyError | GateError, req: FastifyRequest,
     else req.log.warn(fields, 'check failed closed')
   }
   return reply.code(gate.statusCode).send(body)
-}
-
-function toGateError(err: FastifyError | GateError): GateError {
-  if (err instanceof GateError) return err
-  // Fastify's own client errors (bad content type, body too large...) keep their message; they hold no secret.
-  const status = err.statusCode ?? 500
-  if (status >= 400 && status < 500) return new GateError('invalid_request', err.message)
-  return new GateError('internal_error', ERRORS.internal_error.message, { cause: err })
 }
 
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto'
+import type { ErrorBody } from './schemas/errors.js'
+
 /**
  * The error catalogue: every failure a caller can see, with its stable reason code and HTTP status.
  * Reason codes are public contract; dialers switch on them.
@@ -48,4 +51,19 @@ export class GateError extends Error {
 
 export function invalidRequest(message: string): GateError {
   return new GateError('invalid_request', message)
+}
+
+/** Anything thrown while answering, as a public error: Fastify's 4xx keep their message, the rest is internal. */
+export function toGateError(err: unknown): GateError {
+  if (err instanceof GateError) return err
+  const status = (err as { statusCode?: number } | null)?.statusCode ?? 500
+  if (status >= 400 && status < 500) return new GateError('invalid_request', (err as Error).message)
+  return new GateError('internal_error', ERRORS.internal_error.message, { cause: err })
+}
+
+/** The body of an error answer; a 5xx gets its own decision_id, as any answer a dialer may log. */
+export function errorBody(err: GateError): ErrorBody {
+  const body: ErrorBody = { allowed: false, reason: err.reason, message: err.message }
+  if (err.statusCode >= 500) body.decision_id = randomUUID()
+  return body
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { CircuitState } from './kaleyra/breaker.js'
 
 const MISNAMED_DEFAULTS = [
   'nodejs_active_handles_total',
@@ -17,13 +18,19 @@ export interface GateMetrics {
   readonly upstreamRequests: Counter<'outcome'>
   readonly upstreamDuration: Histogram
   readonly httpDuration: Histogram<'route' | 'status_code'>
+  /** Where consent_gate_cache_entries reads its value at scrape time. */
+  setCacheSizeSource(size: () => number): void
+  /** consent_gate_upstream_circuit_state: 1 for the current state, 0 for the others. */
+  setCircuitState(state: CircuitState): void
 }
+
+const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half_open']
 
 /**
  * One registry per app, so tests can build many apps in one process. Labels never carry a phone number,
  * key or token: only reason codes, outcomes and route templates.
  */
-export function createMetrics(opts: { cacheSize: () => number; defaultMetrics?: boolean }): GateMetrics {
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetrics {
   const registry = new Registry()
   if (opts.defaultMetrics !== false) {
     collectDefaultMetrics({ register: registry })
@@ -32,15 +39,30 @@ export function createMetrics(opts: { cacheSize: () => number; defaultMetrics?: 
     for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name)
   }
   const registers = [registry]
+  let cacheSize = () => 0
   new Gauge({
     name: 'consent_gate_cache_entries',
     help: 'Decisions held in the in-process cache.',
     registers,
     collect() {
-      this.set(opts.cacheSize())
+      this.set(cacheSize())
     },
   })
+  const circuit = new Gauge({
+    name: 'consent_gate_upstream_circuit_state',
+    help: 'State of the circuit breaker in front of Kaleyra: 1 for the current state (closed, open, half_open).',
+    labelNames: ['state'],
+    registers,
+  })
+  const setCircuitState = (state: CircuitState) => {
+    for (const s of CIRCUIT_STATES) circuit.set({ state: s }, s === state ? 1 : 0)
+  }
+  setCircuitState('closed')
   return {
+    setCacheSizeSource: (size) => {
+      cacheSize = size
+    },
+    setCircuitState,
     registry,
     decisions: new Counter({
       name: 'consent_gate_decisions_total',

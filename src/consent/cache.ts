@@ -6,13 +6,20 @@ import { decisionTtlMs, type TtlPolicy } from './ttl.js'
 export interface DecisionCacheOptions extends TtlPolicy {
   /** Bound on remembered pairs (CACHE_MAX_ENTRIES); the least recently used goes first. */
   maxEntries: number
+  /**
+   * How long past its TTL an entry may still answer when Kaleyra cannot (CACHE_STALE_IF_ERROR_SECONDS).
+   * Default 0: off. Costs memory: entries live this much longer.
+   */
+  staleIfErrorMs?: number
   clock: Clock
 }
 
 export interface DecisionCache {
-  /** A live decision for the key, or undefined. An allow is never returned at or past its consent's expiry. */
+  /** A fresh decision for the key, or undefined. An allow is never returned at or past its consent's expiry. */
   get(key: string): Decision | undefined
-  /** Stores a decision under the TTL rules; a TTL of 0 stores nothing. Returns the TTL used (ms). */
+  /** A decision past its TTL but within the stale-if-error window; an allow still never past its expiry. */
+  getStale(key: string): Decision | undefined
+  /** Stores a decision under the TTL rules; a TTL of 0 (and no stale window) stores nothing. Returns the TTL (ms). */
   set(key: string, decision: Decision): number
   delete(key: string): void
   clear(): void
@@ -21,34 +28,31 @@ export interface DecisionCache {
 
 export const pairKey = (business: string, user: string): string => `${business}|${user}`
 
+const pastExpiry = (d: Decision, now: number) => d.allowed && d.expiresAtMs !== null && d.expiresAtMs <= now
+
 export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
   const { clock } = opts
-  const lru = new LRUCache<string, Decision>({
-    max: opts.maxEntries,
-    // Every entry is set with its own TTL. The injected clock drives expiry, read on every check
-    // (ttlResolution 0) so a moved clock is seen at once.
-    ttlResolution: 0,
-    perf: clock,
-  })
-  // lru-cache treats an entry as live while its age is <= ttl; the gate wants it gone at age == ttl, so it reads
-  // the remaining TTL from one reused status object (no allocation per lookup).
+  const staleMs = opts.staleIfErrorMs ?? 0
+  // Each entry lives its TTL plus the stale window. Whether it is fresh is read from its remaining TTL, kept
+  // by lru-cache in typed arrays, so an entry is the decision itself with no wrapper. The injected clock
+  // drives expiry and is read on every check (ttlResolution 0), so a moved clock is seen at once.
+  const lru = new LRUCache<string, Decision>({ max: opts.maxEntries, ttlResolution: 0, perf: clock })
+  // One status object reused by every lookup: no allocation on the hot path.
   const status: LRUCache.Status<string, Decision> = {}
+
+  /** The entry while more than `minRemainingMs` of its lifetime is left, and never an allow past its expiry. */
+  function read(key: string, minRemainingMs: number): Decision | undefined {
+    const decision = lru.get(key, { status })
+    if (decision === undefined || (status.remainingTTL ?? 0) <= minRemainingMs) return undefined
+    return pastExpiry(decision, clock.now()) ? undefined : decision
+  }
+
   return {
-    get(key) {
-      const d = lru.get(key, { status })
-      if (d === undefined) return undefined
-      if (
-        (status.remainingTTL ?? 0) <= 0 ||
-        (d.allowed && d.expiresAtMs !== null && d.expiresAtMs <= clock.now())
-      ) {
-        lru.delete(key)
-        return undefined
-      }
-      return d
-    },
+    get: (key) => read(key, staleMs),
+    getStale: (key) => read(key, 0),
     set(key, decision) {
       const ttl = decisionTtlMs(decision, clock.now(), opts)
-      if (ttl > 0) lru.set(key, decision, { ttl })
+      if (ttl + staleMs > 0) lru.set(key, decision, { ttl: ttl + staleMs })
       else lru.delete(key)
       return ttl
     },

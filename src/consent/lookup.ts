@@ -1,9 +1,8 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.js'
 import { GateError } from '../errors.js'
-import type { KaleyraClient } from '../kaleyra/client.js'
-import type { UpstreamError } from '../kaleyra/errors.js'
-import { toUpstreamError } from '../kaleyra/errors.js'
+import type { PermissionRecord } from '../kaleyra/client.js'
+import { toUpstreamError, type UpstreamError, type UpstreamErrorKind } from '../kaleyra/errors.js'
 import type { DecisionSource } from '../schemas/can-call.js'
 import { pairKey, type DecisionCache } from './cache.js'
 import { decide, type Decision } from './decide.js'
@@ -24,18 +23,26 @@ export interface ConsentLookup {
 
 export interface ConsentLookupOptions {
   cache: DecisionCache
-  client: KaleyraClient
+  /** Kaleyra's records for exactly one pair (the micro-batcher). Throws on upstream failure. */
+  find: (business: string, user: string) => Promise<PermissionRecord[]>
   clock: Clock
   logger: Logger
   /** Called once per check with how the cache answered (metrics). */
   observe?: (result: LookupResult['cache']) => void
 }
 
-/** Retry-After hints, in seconds, for answers Kaleyra could not give. */
-const RETRY_AFTER_SECONDS = { auth_failed: 30, rate_limited: 1, timeout: 1, error: 1 } as const
+/** Retry-After hints, in seconds, for answers Kaleyra could not give (an error's own value wins). */
+const RETRY_AFTER_SECONDS: Record<UpstreamErrorKind, number> = {
+  auth_failed: 30,
+  rate_limited: 1,
+  timeout: 1,
+  error: 1,
+  circuit_open: 1,
+  budget_exceeded: 1,
+}
 
 export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
-  const { cache, client, clock } = opts
+  const { cache, clock } = opts
   const log = opts.logger.child({ module: 'lookup' })
   // Concurrent misses for one pair share one upstream request. lru-cache's fetch() coalesces too, but it
   // always stores what it fetched, and a decision whose TTL computes to 0 must not be stored at all.
@@ -44,9 +51,9 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
   async function load(key: string, business: string, user: string) {
     const started = performance.now()
     try {
-      const records = await client.findPair(business, user)
-      const decision = decide(records, clock.now())
+      const decision = decide(await opts.find(business, user), clock.now())
       cache.set(key, decision)
+      log.debug({ reason: decision.reason }, 'kaleyra answered')
       return { decision, upstreamMs: performance.now() - started }
     } catch (err) {
       throw toGateError(toUpstreamError(err))
@@ -63,17 +70,21 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
           return { decision: hit, source: 'cache', cache: 'hit' }
         }
       }
-      const pending = inflight.get(key)
-      if (pending) {
-        opts.observe?.('coalesced')
-        return { ...(await pending), source: 'upstream', cache: 'coalesced' }
+      let pending = inflight.get(key)
+      const kind = pending ? 'coalesced' : 'miss'
+      if (!pending) {
+        pending = load(key, business, user).finally(() => inflight.delete(key))
+        inflight.set(key, pending)
       }
-      opts.observe?.('miss')
-      const p = load(key, business, user).finally(() => inflight.delete(key))
-      inflight.set(key, p)
-      const { decision, upstreamMs } = await p
-      log.debug({ reason: decision.reason, upstreamMs }, 'kaleyra answered')
-      return { decision, upstreamMs, source: 'upstream', cache: 'miss' }
+      opts.observe?.(kind)
+      try {
+        return { ...(await pending), source: 'upstream', cache: kind }
+      } catch (err) {
+        // Stale-if-error (off unless configured): the cache bounds it, and never past an allow's expiry.
+        const stale = cache.getStale(key)
+        if (stale) return { decision: stale, source: 'stale', cache: kind }
+        throw err
+      }
     },
   }
 }

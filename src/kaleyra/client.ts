@@ -4,6 +4,7 @@ import { normalizeUpstreamPhone } from '../consent/phone.js'
 import type { Clock } from '../clock.js'
 import type { UpstreamOutcome } from '../metrics.js'
 import { UpstreamError, parseRetryAfter, toUpstreamError } from './errors.js'
+import { createDeadline, type UpstreamGuard } from './guard.js'
 import {
   AUTH_FAILED_CODE,
   DEFAULT_PAGE_SIZE,
@@ -40,6 +41,10 @@ export interface KaleyraClientOptions {
   maxPages?: number
   /** Keep-alive connections to Kaleyra. Default 16. */
   connections?: number
+  /** Bound on one lookup: every page, retry and backoff (CHECK_DEADLINE_MS). Default 2 x timeoutMs. */
+  deadlineMs?: number
+  /** Breaker, budget and retries around each request. Default: one plain attempt. */
+  guard?: UpstreamGuard
   /** Called once per HTTP request with how it ended and how long it took (metrics). */
   observe?: (outcome: UpstreamOutcome, seconds: number) => void
 }
@@ -53,6 +58,7 @@ export interface KaleyraClient {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024
+const PLAIN: UpstreamGuard = { run: (attempt, deadline) => attempt(deadline.signal) }
 
 export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
   const base = new URL(opts.baseUrl)
@@ -60,6 +66,7 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
   const pageSize = opts.pageSize ?? DEFAULT_PAGE_SIZE
   const maxPages = opts.maxPages ?? 40
   const log = opts.logger.child({ module: 'kaleyra' })
+  const guard = opts.guard ?? PLAIN
   const pool = new Pool(base.origin, {
     connections: opts.connections ?? 16,
     connectTimeout: opts.timeoutMs,
@@ -86,7 +93,8 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
       )
       return readEnvelope(res.statusCode, res.headers['retry-after'], text, opts.clock.now())
     } catch (err) {
-      outcome = toUpstreamError(err).kind
+      const kind = toUpstreamError(err).kind
+      outcome = kind === 'circuit_open' || kind === 'budget_exceeded' ? 'error' : kind
       throw err
     } finally {
       opts.observe?.(outcome, (performance.now() - started) / 1000)
@@ -96,14 +104,15 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
   async function listPermissions(businesses: readonly string[], users: readonly string[]) {
     // Every value is percent-encoded: a bare + in a query string means a space.
     const query = `business_phone_number=${encodeList(businesses)}&user_phone_number=${encodeList(users)}`
-    const signal = AbortSignal.timeout(2 * opts.timeoutMs)
+    const deadline = createDeadline(opts.deadlineMs ?? 2 * opts.timeoutMs)
     const records: PermissionRecord[] = []
     try {
       let offset = 0
       for (let page = 0; ; page++) {
         if (page >= maxPages)
           throw new UpstreamError('error', `Kaleyra paging did not end within ${maxPages} pages`)
-        const env = await fetchPage(query, offset, signal)
+        const at = offset
+        const env = await guard.run((signal) => fetchPage(query, at, signal), deadline)
         for (const r of env.data) records.push(toRecord(r))
         const step = env.limit ?? pageSize
         offset = (env.offset ?? offset) + step

@@ -1,12 +1,16 @@
-/** Why Kaleyra gave no usable answer. These become metrics labels and 503 reasons; never a decision. */
-export type UpstreamErrorKind = 'auth_failed' | 'rate_limited' | 'timeout' | 'error'
+/**
+ * Why Kaleyra gave no usable answer; never a decision. The first four describe an HTTP request (and label
+ * metrics); `circuit_open` and `budget_exceeded` mean the gate did not send one.
+ */
+export type UpstreamErrorKind =
+  'auth_failed' | 'rate_limited' | 'timeout' | 'error' | 'circuit_open' | 'budget_exceeded'
 
 /** A failed upstream call. Its message is safe to show a caller: no key, no URL query, no number. */
 export class UpstreamError extends Error {
   constructor(
     readonly kind: UpstreamErrorKind,
     message: string,
-    readonly opts: { status?: number; retryAfterSeconds?: number; cause?: unknown } = {},
+    readonly opts: { status?: number; code?: string; retryAfterSeconds?: number; cause?: unknown } = {},
   ) {
     super(message, { cause: opts.cause })
     this.name = 'UpstreamError'
@@ -30,7 +34,17 @@ export function toUpstreamError(err: unknown): UpstreamError {
     return new UpstreamError('error', 'Kaleyra answered with an oversized body', { cause: err })
   }
   const code = e.code ?? 'unknown'
-  return new UpstreamError('error', `The connection to Kaleyra failed (${code})`, { cause: err })
+  return new UpstreamError('error', `The connection to Kaleyra failed (${code})`, { cause: err, code })
+}
+
+/** Connection resets: the request may never have reached Kaleyra, and the GET is idempotent. */
+const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'])
+
+/** Only resets, 5xx and 429 are retried: a timeout already spent its budget, and RBC001 or a bad body will not mend. */
+export function isRetryable(err: UpstreamError): boolean {
+  if (err.kind === 'rate_limited') return true
+  if (err.kind !== 'error') return false
+  return (err.opts.status ?? 0) >= 500 || RESET_CODES.has(err.opts.code ?? '')
 }
 
 /** Parses a Retry-After header (seconds or HTTP date) into whole seconds, bounded to [1, 3600]. */

@@ -52,6 +52,8 @@ export interface KaleyraSimulatorOptions {
   consents?: SimConsent[]
   /** How numbers are written in answers: 'e164' (default) or 'spaced' ('+91 90000 00001' style). */
   numberFormat?: 'e164' | 'spaced'
+  /** Largest page the simulator answers, whatever `limit` asks (default 100), to exercise paging. */
+  maxPageSize?: number
   /** Order of records in answers: 'stored' (default) or 'reversed'. */
   order?: 'stored' | 'reversed'
   /** Records of other pairs to add to every answer that has at least one match. Default false. */
@@ -174,7 +176,7 @@ function toWire(c: SimConsent, numberFormat: 'e164' | 'spaced'): KaleyraPermissi
 function success(stored: SimConsent[], q: SimRequest, opts: KaleyraSimulatorOptions): Reply {
   const matching = stored.filter((c) => matches(c, q))
   if (opts.order === 'reversed') matching.reverse()
-  const limit = Math.min(q.limit, MAX_PAGE_SIZE)
+  const limit = Math.min(q.limit, opts.maxPageSize ?? MAX_PAGE_SIZE)
   const page = matching.slice(q.offset, q.offset + limit)
   // One unrelated record before the page and one after, so neither data[0] nor the last record is safe to trust.
   const unrelated =

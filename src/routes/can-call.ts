@@ -1,17 +1,28 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
-import { invalidRequest } from '../errors.js'
+import { errorBody, invalidRequest, toGateError } from '../errors.js'
 import type { DecisionEvent, DecisionRecorder } from '../decision-log.js'
 import { parsePhone } from '../consent/phone.js'
 import type { ConsentLookup, LookupResult } from '../consent/lookup.js'
-import { CanCallQuery, DecisionBody } from '../schemas/can-call.js'
+import { BatchRequest, BatchResponse, CanCallQuery, DecisionBody } from '../schemas/can-call.js'
 import { InvalidRequestBody, UnauthorizedBody, UnavailableBody } from '../schemas/errors.js'
 
-/** The one question dialers ask before every call. */
+const ERROR_RESPONSES = { 400: InvalidRequestBody, 401: UnauthorizedBody, 503: UnavailableBody }
+
+/** The one question dialers ask before every call, one pair at a time or a campaign at once. */
 export const canCallRoutes: FastifyPluginAsyncTypebox<{
   lookup: ConsentLookup
   recorder: DecisionRecorder
 }> = async (app, { lookup, recorder }) => {
+  /** Decides one pair, filling `event` as it goes so the decision log sees whatever was reached. */
+  async function answer(event: DecisionEvent, rawBusiness: string, rawUser: string, fresh: boolean) {
+    const business = (event.business = phoneParam('business', rawBusiness))
+    const user = (event.user = phoneParam('user', rawUser))
+    const result = await lookup.check(business, user, { fresh })
+    event.upstreamMs = result.upstreamMs
+    return (event.body = decisionBody(result, business, user))
+  }
+
   app.get(
     '/can-call',
     {
@@ -22,23 +33,50 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
           'Answers from the cache, or asks Kaleyra on a miss. 200 is a decision (allowed or not, with the reason); ' +
           '503 means Kaleyra could not answer and the gate fails closed.',
         querystring: CanCallQuery,
-        response: { 200: DecisionBody, 400: InvalidRequestBody, 401: UnauthorizedBody, 503: UnavailableBody },
+        response: { 200: DecisionBody, ...ERROR_RESPONSES },
       },
     },
     async (req) => {
-      const business = phoneParam('business', req.query.business)
-      const user = phoneParam('user', req.query.user)
-      const event: DecisionEvent = { business, user }
-      req.decision = event
-      const result = await lookup.check(business, user, { fresh: req.query.fresh === true })
-      event.body = decisionBody(result, business, user)
-      event.upstreamMs = result.upstreamMs
-      return event.body
+      const event: DecisionEvent = {}
+      req.decisions = [event]
+      return answer(event, req.query.business, req.query.user, req.query.fresh === true)
     },
   )
-  // After the answer is sent: the decision log line and counter never delay a dialer.
+
+  app.post(
+    '/can-call/batch',
+    {
+      bodyLimit: 256 * 1024,
+      schema: {
+        tags: ['consent'],
+        summary: 'Check up to 1000 pairs at once (a campaign pre-check)',
+        description:
+          'Each result is exactly the body GET /can-call would give for that pair, in request order: an invalid ' +
+          'pair or one Kaleyra could not answer gets its own error body while the others are decided. Uses the ' +
+          'same cache and micro-batcher, so it warms the cache for the per-call checks.',
+        body: BatchRequest,
+        response: { 200: BatchResponse, ...ERROR_RESPONSES },
+      },
+    },
+    async (req) => {
+      const events = req.body.checks.map((): DecisionEvent => ({}))
+      req.decisions = events
+      const results = await Promise.all(
+        req.body.checks.map((check, i) =>
+          answer(events[i] ?? {}, check.business, check.user, false).catch((err: unknown) => {
+            const body = errorBody(toGateError(err))
+            if (events[i]) events[i].body = body
+            return body
+          }),
+        ),
+      )
+      return { results }
+    },
+  )
+
+  // After the answer is sent: decision log lines and counters never delay a dialer.
   app.addHook('onResponse', async (req) => {
-    if (req.decision) recorder.record(req.decision)
+    for (const event of req.decisions ?? []) recorder.record(event)
   })
 }
 

@@ -1,14 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HealthBody, ReadyBody } from '../schemas/health.js'
 import { PUBLIC_ROUTE } from './public.js'
+import type { CircuitBreaker } from '../kaleyra/breaker.js'
 
 export type LifecycleState = 'starting' | 'ready' | 'shutting_down'
 
 /** Liveness (no I/O) and readiness (listening with a valid config, not shutting down). */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ lifecycle: { state: LifecycleState } }> = async (
-  app,
-  opts,
-) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  lifecycle: { state: LifecycleState }
+  breaker: Pick<CircuitBreaker, 'state'>
+}> = async (app, opts) => {
   app.get(
     '/healthz',
     {
@@ -33,7 +34,9 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ lifecycle: { state: Lifec
     },
     async (_req, reply) => {
       const state = opts.lifecycle.state
-      return reply.code(state === 'ready' ? 200 : 503).send({ status: state })
+      return reply
+        .code(state === 'ready' ? 200 : 503)
+        .send({ status: state, upstream: { circuit: opts.breaker.state } })
     },
   )
 }

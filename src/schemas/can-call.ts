@@ -37,7 +37,12 @@ export const Consent = Type.Object({
 })
 export type Consent = Static<typeof Consent>
 
-export const DecisionSource = Type.Union([Type.Literal('cache'), Type.Literal('upstream')])
+/** `stale`: Kaleyra could not answer and CACHE_STALE_IF_ERROR_SECONDS let an expired cache entry answer. */
+export const DecisionSource = Type.Union([
+  Type.Literal('cache'),
+  Type.Literal('upstream'),
+  Type.Literal('stale'),
+])
 export type DecisionSource = Static<typeof DecisionSource>
 
 export const DecisionBody = Type.Object({
@@ -51,3 +56,27 @@ export const DecisionBody = Type.Object({
   decision_id: Type.String({ description: 'unique per answer; join key for decision logs' }),
 })
 export type DecisionBody = Static<typeof DecisionBody>
+
+export const BatchCheck = Type.Object({ business: PhoneParam, user: PhoneParam })
+
+export const BatchRequest = Type.Object({
+  checks: Type.Array(BatchCheck, {
+    minItems: 1,
+    maxItems: 1000,
+    description: 'Pairs to check, 1 to 1000; answered in the same order',
+  }),
+})
+export type BatchRequest = Static<typeof BatchRequest>
+
+/** One result: exactly the body GET /can-call would give for that pair, a decision or an error. */
+export const BatchResult = Type.Union([
+  DecisionBody,
+  Type.Object({
+    allowed: Type.Literal(false),
+    reason: Type.String({ description: 'invalid_request, upstream_unavailable, upstream_auth_failed, ...' }),
+    message: Type.String(),
+    decision_id: Type.Optional(Type.String()),
+  }),
+])
+
+export const BatchResponse = Type.Object({ results: Type.Array(BatchResult) })

@@ -1,6 +1,15 @@
 import Type from 'typebox'
 
 export const HealthBody = Type.Object({ status: Type.Literal('ok') })
-export const ReadyBody = Type.Object({
-  status: Type.Union([Type.Literal('ready'), Type.Literal('starting'), Type.Literal('shutting_down')]),
-})
+
+export const ReadyBody = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ready'), Type.Literal('starting'), Type.Literal('shutting_down')]),
+    upstream: Type.Object({
+      circuit: Type.Union([Type.Literal('closed'), Type.Literal('open'), Type.Literal('half_open')], {
+        description: 'An open circuit does not fail readiness: cached answers still serve.',
+      }),
+    }),
+  },
+  { description: '200 when ready; 503 while starting or shutting down.' },
+)

@@ -171,7 +171,7 @@ describe('GET /can-call cache', () => {
   })
 
   it('does not cache upstream errors', async () => {
-    h = await startHarness({ consents: SEED })
+    h = await startHarness({ consents: SEED, env: { UPSTREAM_RETRIES: '0' } })
     h.sim.setFault({ kind: 'status', status: 500 }, 1)
     expect((await h.canCall(U.temporary)).status).toBe(503)
     const next = await h.canCall(U.temporary)

@@ -53,7 +53,7 @@ describe('decision log', () => {
   })
 
   it('logs 400 and 503 answers too, with their reason', async () => {
-    h = await startHarness({ consents: CONSENTS, logLevel: 'info' })
+    h = await startHarness({ consents: CONSENTS, logLevel: 'info', env: { UPSTREAM_RETRIES: '0' } })
     await h.get('/can-call?business=nope&user=%2B919876543210')
     h.sim.setFault({ kind: 'status', status: 502 }, 1)
     const failed = await h.canCall(USER)

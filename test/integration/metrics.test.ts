@@ -30,7 +30,7 @@ const sample = (f: MetricFamily | undefined, labels: Record<string, string>) =>
 
 describe('GET /metrics', () => {
   it('counts decisions, cache lookups and upstream requests by label', async () => {
-    h = await startHarness({ consents: CONSENTS })
+    h = await startHarness({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '0' } })
     await h.canCall(USER) // miss
     await h.canCall(USER) // hit
     await h.canCall('+919000000009') // miss, no_consent

@@ -23,7 +23,7 @@ describe('health and documents', () => {
     })
     const res = await idle.inject({ url: '/readyz' })
     expect(res.statusCode).toBe(503)
-    expect(res.json()).toEqual({ status: 'starting' })
+    expect(res.json()).toEqual({ status: 'starting', upstream: { circuit: 'closed' } })
     await idle.close()
   })
 

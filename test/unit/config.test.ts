@@ -70,7 +70,7 @@ describe('loadConfig', () => {
       UPSTREAM_TIMEOUT_MS: '750',
     })
     expect(config.port).toBe(9090)
-    expect(config.cache).toEqual({ maxEntries: 500, maxTtlMs: 60_000, negativeTtlMs: 0 })
+    expect(config.cache).toEqual({ maxEntries: 500, maxTtlMs: 60_000, negativeTtlMs: 0, staleIfErrorMs: 0 })
     expect(config.upstream.timeoutMs).toBe(750)
   })
 
@@ -141,5 +141,33 @@ describe('loadConfig', () => {
       const err = configError({ ...REQUIRED, KALEYRA_BASE_URL: `ftp://${API_KEY}`, LOG_LEVEL: API_KEY })
       expect(err.message).not.toContain(API_KEY)
     })
+  })
+})
+
+describe('loadConfig: upstream resilience and batching', () => {
+  const base = { KALEYRA_SID: 'HX1', KALEYRA_API_KEY: 'key' }
+
+  it('derives CHECK_DEADLINE_MS from UPSTREAM_TIMEOUT_MS unless set', () => {
+    expect(loadConfig({ ...base, UPSTREAM_TIMEOUT_MS: '700' }).upstream.deadlineMs).toBe(1400)
+    expect(loadConfig({ ...base, CHECK_DEADLINE_MS: '900' }).upstream.deadlineMs).toBe(900)
+  })
+
+  it('has the documented defaults', () => {
+    const c = loadConfig(base)
+    expect(c.upstream).toMatchObject({ retries: 2, maxInflight: 16, maxRps: 50, maxQueue: 100 })
+    expect(c.upstream.breaker).toEqual({ failureThreshold: 5, openMs: 5000 })
+    expect(c.batch).toEqual({ windowMs: 2, maxUsers: 25 })
+    expect(c.cache.staleIfErrorMs).toBe(0)
+  })
+
+  it.each([
+    'UPSTREAM_RETRIES=9',
+    'BATCH_MAX_USERS=0',
+    'BATCH_MAX_USERS=101',
+    'UPSTREAM_MAX_INFLIGHT=0',
+    'CHECK_DEADLINE_MS=10',
+  ])('rejects %s naming the variable', (pair) => {
+    const [name, value] = pair.split('=') as [string, string]
+    expect(() => loadConfig({ ...base, [name]: value })).toThrow(name)
   })
 })

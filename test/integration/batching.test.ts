@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createKaleyraSimulator, type SimConsent } from '../../src/kaleyra/simulator.js'
+import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+
+/** 100 distinct users: a third granted, a third rejected, a third with no record at all. */
+const users = Array.from({ length: 100 }, (_, i) => `+9190000${String(i).padStart(5, '0')}`)
+const expected = (i: number) => (['consent_granted', 'consent_rejected', 'no_consent'] as const)[i % 3]
+const seed = (business = BUSINESS): SimConsent[] =>
+  users.flatMap((user, i): SimConsent[] => {
+    if (expected(i) === 'no_consent') return []
+    const granted = expected(i) === 'consent_granted'
+    return [
+      {
+        business,
+        user,
+        response: granted ? 'accept' : 'reject',
+        can_perform_action: granted,
+        is_permanent: false,
+        expiresAt: T0 + DAY_MS,
+      },
+    ]
+  })
+
+let h: Harness
+afterEach(async () => h?.close())
+
+/** Dialers keep connections alive: open them first, so the checks below arrive together, as from a campaign. */
+async function warmConnections(n = 100) {
+  await Promise.all(Array.from({ length: n }, () => h.get('/healthz')))
+}
+
+async function checkAll(business = BUSINESS, warm = true) {
+  if (warm) await warmConnections()
+  return Promise.all(users.map((u) => h.canCall(u, '', business)))
+}
+
+function expectCorrect(answers: Awaited<ReturnType<typeof checkAll>>) {
+  answers.forEach((a, i) => {
+    expect(a.status, users[i]).toBe(200)
+    expect(a.body.reason, users[i]).toBe(expected(i))
+    expect(a.body.user).toBe(users[i])
+  })
+}
+
+describe('micro-batching of misses', () => {
+  it('decides 100 concurrent cold users of one business in at most ceil(100/25)+1 upstream requests', async () => {
+    h = await startHarness({ consents: seed() })
+    expectCorrect(await checkAll())
+    expect(h.sim.requests.length).toBeLessThanOrEqual(Math.ceil(100 / 25) + 1)
+    expect(Math.max(...h.sim.requests.map((r) => r.user.length))).toBeLessThanOrEqual(25)
+    expect(h.sim.requests.every((r) => r.business.length === 1 && r.business[0] === BUSINESS)).toBe(true)
+  })
+
+  it('respects BATCH_MAX_USERS', async () => {
+    h = await startHarness({ consents: seed(), env: { BATCH_MAX_USERS: '10' } })
+    expectCorrect(await checkAll())
+    expect(h.sim.requests.length).toBeLessThanOrEqual(11)
+    expect(Math.max(...h.sim.requests.map((r) => r.user.length))).toBe(10)
+  })
+
+  it('reads every page of a batch, with records in another order, spaced, among other pairs', async () => {
+    const sim = createKaleyraSimulator({
+      consents: [...seed(), ...seed('+918000000002')],
+      maxPageSize: 10,
+      order: 'reversed',
+      numberFormat: 'spaced',
+      includeUnrelated: true,
+    })
+    h = await startHarness({ sim })
+    expectCorrect(await checkAll())
+    // Each batch of 25 users holds about 17 records: two pages of 10.
+    expect(h.sim.requests.some((r) => r.offset > 0)).toBe(true)
+    const firstPages = h.sim.requests.filter((r) => r.offset === 0)
+    expect(firstPages.length).toBeLessThanOrEqual(5)
+  })
+
+  it('keeps businesses apart: each batch asks about one business', async () => {
+    h = await startHarness({ consents: [...seed(), ...seed('+918000000002')] })
+    await warmConnections(200)
+    const [a, b] = await Promise.all([checkAll(BUSINESS, false), checkAll('+918000000002', false)])
+    expectCorrect(a)
+    expectCorrect(b)
+    expect(h.sim.requests.length).toBeLessThanOrEqual(2 * (Math.ceil(100 / 25) + 1))
+  })
+
+  it('fails every check of a batch closed on an upstream error, and caches none of it', async () => {
+    h = await startHarness({ consents: seed(), env: { UPSTREAM_RETRIES: '0' } })
+    h.sim.setFault({ kind: 'status', status: 500 })
+    await warmConnections(20)
+    const failed = await Promise.all(users.slice(0, 20).map((u) => h.canCall(u)))
+    expect(failed.every((a) => a.status === 503 && a.body.reason === 'upstream_unavailable')).toBe(true)
+    expect(h.sim.requests.length).toBeLessThan(20)
+    h.sim.clearFault()
+    const again = await Promise.all(users.slice(0, 20).map((u) => h.canCall(u)))
+    expect(again.every((a) => a.status === 200 && a.body.source === 'upstream')).toBe(true)
+  })
+
+  it('adds at most BATCH_WINDOW_MS to a single check', async () => {
+    h = await startHarness({ consents: seed(), env: { BATCH_WINDOW_MS: '0' } })
+    await h.canCall(users[0] ?? '')
+    await h.canCall(users[1] ?? '')
+    expect(h.sim.requests.map((r) => r.user.length)).toEqual([1, 1])
+  })
+})

@@ -1,0 +1,90 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { createPairBatcher } from '../../src/consent/batcher.js'
+import type { PermissionRecord } from '../../src/kaleyra/client.js'
+
+const B = '+918000000001'
+const record = (business: string, user: string): PermissionRecord => ({
+  business,
+  user,
+  response: 'accept',
+  isPermanent: true,
+  responseSource: 'user_action',
+  canPerformAction: true,
+  expiresAtMs: null,
+})
+
+function fakeClient(answer: (b: readonly string[], u: readonly string[]) => PermissionRecord[]) {
+  const calls: Array<{ businesses: readonly string[]; users: readonly string[] }> = []
+  return {
+    calls,
+    listPermissions: vi.fn(async (businesses: readonly string[], users: readonly string[]) => {
+      calls.push({ businesses, users })
+      return answer(businesses, users)
+    }),
+  }
+}
+
+beforeEach(() => vi.useFakeTimers())
+afterEach(() => vi.useRealTimers())
+
+describe('createPairBatcher', () => {
+  it('waits windowMs for other users of the same business, then asks once', async () => {
+    const client = fakeClient((b, u) => u.map((user) => record(b[0] ?? '', user)))
+    const batcher = createPairBatcher({ client, windowMs: 2, maxUsers: 25 })
+    const a = batcher.find(B, '+919000000001')
+    const b = batcher.find(B, '+919000000002')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(client.calls).toHaveLength(0)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(client.calls).toEqual([{ businesses: [B], users: ['+919000000001', '+919000000002'] }])
+    expect((await a).map((r) => r.user)).toEqual(['+919000000001'])
+    expect((await b).map((r) => r.user)).toEqual(['+919000000002'])
+  })
+
+  it('sends a full batch at once, without waiting for the window', async () => {
+    const client = fakeClient(() => [])
+    const batcher = createPairBatcher({ client, windowMs: 1000, maxUsers: 3 })
+    const finds = ['1', '2', '3', '4'].map((n) => batcher.find(B, `+91900000000${n}`))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(client.calls.map((c) => c.users.length)).toEqual([3])
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(client.calls.map((c) => c.users.length)).toEqual([3, 1])
+    await Promise.all(finds)
+  })
+
+  it('keeps businesses in separate batches', async () => {
+    const client = fakeClient(() => [])
+    const batcher = createPairBatcher({ client, windowMs: 2, maxUsers: 25 })
+    const finds = [batcher.find(B, '+919000000001'), batcher.find('+918000000002', '+919000000001')]
+    await vi.advanceTimersByTimeAsync(2)
+    expect(client.calls.map((c) => c.businesses)).toEqual([[B], ['+918000000002']])
+    await Promise.all(finds)
+  })
+
+  it('answers each pair only with its own records, whatever else the answer holds', async () => {
+    const client = fakeClient(() => [record('+918000000009', '+919000000001'), record(B, '+919000000002')])
+    const batcher = createPairBatcher({ client, windowMs: 0, maxUsers: 25 })
+    expect(await batcher.find(B, '+919000000001')).toEqual([])
+  })
+
+  it('fails every pair of a batch with the upstream error', async () => {
+    const client = { listPermissions: vi.fn(async () => Promise.reject(new Error('boom'))) }
+    const batcher = createPairBatcher({ client, windowMs: 2, maxUsers: 25 })
+    const finds = [batcher.find(B, '+919000000001'), batcher.find(B, '+919000000002')].map((p) =>
+      p.then(
+        () => 'resolved',
+        (e: Error) => e.message,
+      ),
+    )
+    await vi.advanceTimersByTimeAsync(2)
+    expect(await Promise.all(finds)).toEqual(['boom', 'boom'])
+    expect(client.listPermissions).toHaveBeenCalledTimes(1)
+  })
+
+  it('asks at once and alone with windowMs 0', async () => {
+    const client = fakeClient(() => [])
+    const batcher = createPairBatcher({ client, windowMs: 0, maxUsers: 25 })
+    await Promise.all([batcher.find(B, '+919000000001'), batcher.find(B, '+919000000002')])
+    expect(client.calls.map((c) => c.users)).toEqual([['+919000000001'], ['+919000000002']])
+  })
+})
