@@ -12,6 +12,9 @@ import { canCallRoutes } from './routes/can-call.js'
 import { healthRoutes, type LifecycleState } from './routes/health.js'
 import { registerDocs } from './routes/docs.js'
 import { metricsRoutes } from './routes/metrics.js'
+import { adminRoutes } from './routes/admin.js'
+import { callOutcomeRoutes } from './routes/call-outcomes.js'
+import { webhookRoutes } from './routes/webhooks.js'
 import { createMetrics } from './metrics.js'
 import { createDecisionRecorder } from './decision-log.js'
 import { registerCallerAuth } from './plugins/caller-auth.js'
@@ -78,5 +81,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await app.register(healthRoutes, { lifecycle, breaker: gate.breaker })
   await app.register(metricsRoutes, { registry: metrics.registry })
   await app.register(canCallRoutes, { lookup: gate.lookup, recorder })
+  await app.register(callOutcomeRoutes, { events: gate.events, streaks: gate.streaks, metrics })
+  await app.register(webhookRoutes, { webhooks: config.webhooks, events: gate.events, metrics })
+  if (config.adminToken)
+    await app.register(adminRoutes, { token: config.adminToken, cache: gate.cache, metrics })
   return app
 }

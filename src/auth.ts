@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
 
@@ -16,4 +16,25 @@ export function createBearerCheck(tokens: readonly string[]): (authorization: st
     for (const e of expected) ok = timingSafeEqual(e, given) || ok
     return ok && m !== null
   }
+}
+
+/** Checks `Authorization: Basic ...` against `user:password`, in constant time. */
+export function createBasicCheck(userPassword: string): (authorization: string | undefined) => boolean {
+  const expected = digest(userPassword)
+  return (authorization) => {
+    const m = authorization === undefined ? null : /^Basic[ \t]+([A-Za-z0-9+/=]+)[ \t]*$/i.exec(authorization)
+    const given = digest(m?.[1] ? Buffer.from(m[1], 'base64').toString('utf8') : '')
+    return timingSafeEqual(expected, given) && m !== null
+  }
+}
+
+/**
+ * Meta signs every webhook: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`.
+ * Computed over the raw bytes (a re-serialized body would differ) and compared in constant time.
+ */
+export function verifyMetaSignature(rawBody: Buffer, header: string | undefined, appSecret: string): boolean {
+  const m = header === undefined ? null : /^sha256=([0-9a-f]{64})$/i.exec(header.trim())
+  if (!m?.[1]) return false
+  const expected = createHmac('sha256', appSecret).update(rawBody).digest()
+  return timingSafeEqual(expected, Buffer.from(m[1], 'hex'))
 }

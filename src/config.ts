@@ -4,6 +4,9 @@ import { REGION_HOSTS, type KaleyraRegion } from './kaleyra/wire.js'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
+/** A bearer token: 16 or more characters of the token68 alphabet (RFC 7235). */
+const TOKEN = '^[A-Za-z0-9._~+/=-]{16,}$'
+
 const int = (def: number, minimum: number, maximum: number, description: string) =>
   Type.Integer({ default: def, minimum, maximum, description })
 
@@ -72,12 +75,12 @@ export const EnvSchema = Type.Object({
   }),
   GATE_API_TOKENS: Type.Optional(
     Type.String({
-      pattern: '^[A-Za-z0-9._~+/=-]{16,}(,[A-Za-z0-9._~+/=-]{16,})*$',
+      pattern: `${TOKEN.slice(0, -1)}(,${TOKEN.slice(1, -1)})*$`,
       description: 'Comma-separated bearer tokens callers must send (16+ characters each); unset: no auth',
     }),
   ),
   GATE_API_TOKEN: Type.Optional(
-    Type.String({ pattern: '^[A-Za-z0-9._~+/=-]{16,}$', description: 'One-token alias of GATE_API_TOKENS' }),
+    Type.String({ pattern: TOKEN, description: 'One-token alias of GATE_API_TOKENS' }),
   ),
   SHED_MAX_EVENT_LOOP_DELAY_MS: int(200, 0, 60_000, 'Shed load above this event-loop delay (0: off)'),
   SHED_MAX_EVENT_LOOP_UTILIZATION: Type.Number({
@@ -88,6 +91,36 @@ export const EnvSchema = Type.Object({
   }),
   SHED_MAX_HEAP_USED_BYTES: int(0, 0, Number.MAX_SAFE_INTEGER, 'Shed load above this heap use (0: off)'),
   SHED_RETRY_AFTER_SECONDS: int(1, 1, 3600, 'Retry-After sent with an overloaded answer'),
+  UNANSWERED_STREAK_LIMIT: int(
+    3,
+    0,
+    100,
+    'Consecutive unanswered or rejected calls that stop further checks (0: off)',
+  ),
+  WEBHOOK_BEARER_TOKEN: Type.Optional(
+    Type.String({ pattern: TOKEN, description: 'Bearer token Kaleyra callbacks must send (16+ characters)' }),
+  ),
+  WEBHOOK_BASIC_AUTH: Type.Optional(
+    Type.String({
+      pattern: '^[^:\\s]+:\\S{8,}$',
+      description: 'user:password Kaleyra callbacks must send (Basic auth)',
+    }),
+  ),
+  META_APP_SECRET: Type.Optional(
+    Type.String({
+      minLength: 16,
+      description: 'Meta app secret: verifies X-Hub-Signature-256 on /webhooks/meta',
+    }),
+  ),
+  META_VERIFY_TOKEN: Type.Optional(
+    Type.String({ minLength: 8, description: 'hub.verify_token answered by GET /webhooks/meta' }),
+  ),
+  ADMIN_API_TOKEN: Type.Optional(
+    Type.String({
+      pattern: TOKEN,
+      description: 'Bearer token for DELETE /cache (16+ characters); unset: no admin routes',
+    }),
+  ),
 })
 export type Env = Static<typeof EnvSchema>
 
@@ -116,6 +149,10 @@ export interface Config {
     maxHeapUsedBytes: number
     retryAfterSeconds: number
   }
+  unansweredStreakLimit: number
+  /** Each surface is registered only when its secret is set. */
+  webhooks: { bearerToken?: string; basicAuth?: string; metaAppSecret?: string; metaVerifyToken?: string }
+  adminToken?: string
 }
 
 /** Thrown when the environment is invalid; the message names the variable and never echoes a secret. */
@@ -200,5 +237,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxHeapUsedBytes: e.SHED_MAX_HEAP_USED_BYTES,
       retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
     },
+    unansweredStreakLimit: e.UNANSWERED_STREAK_LIMIT,
+    webhooks: {
+      bearerToken: e.WEBHOOK_BEARER_TOKEN,
+      basicAuth: e.WEBHOOK_BASIC_AUTH,
+      metaAppSecret: e.META_APP_SECRET,
+      metaVerifyToken: e.META_VERIFY_TOKEN,
+    },
+    adminToken: e.ADMIN_API_TOKEN,
   }
 }

@@ -6,7 +6,7 @@ declare module 'fastify' {
     decisions: DecisionEvent[] | null
   }
   interface FastifyContextConfig {
-    /** Probes and metrics: no caller token, never shed. */
-    public?: boolean
+    /** false: no caller token (probes and metrics; webhooks and admin routes check their own secrets). */
+    callerAuth?: boolean
   }
 }

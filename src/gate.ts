@@ -9,11 +9,15 @@ import { createUpstreamBudget } from './kaleyra/budget.js'
 import { createKaleyraClient, type KaleyraClient } from './kaleyra/client.js'
 import { createUpstreamGuard } from './kaleyra/guard.js'
 import type { GateMetrics } from './metrics.js'
+import { createConsentEvents, type ConsentEvents } from './consent/events.js'
+import { createUnansweredStreaks, type UnansweredStreaks } from './consent/streaks.js'
 
 /** The domain, wired: route -> lookup -> cache -> (miss) batcher -> guard -> Kaleyra client -> decision. */
 export interface Gate {
   cache: DecisionCache
   lookup: ConsentLookup
+  events: ConsentEvents
+  streaks: UnansweredStreaks
   breaker: CircuitBreaker
   client: KaleyraClient
 }
@@ -24,7 +28,23 @@ export function createGate(
 ): Gate {
   const { clock, logger, metrics } = deps
   const { upstream } = config
-  const cache = createDecisionCache({ ...config.cache, clock })
+  const cache = createDecisionCache({
+    ...config.cache,
+    clock,
+    onCapacityEviction: () => metrics.evictions.inc({ cause: 'capacity' }),
+  })
+  const streaks = createUnansweredStreaks({
+    limit: config.unansweredStreakLimit,
+    maxEntries: config.cache.maxEntries,
+    clock,
+  })
+  const events = createConsentEvents({
+    cache,
+    streaks,
+    clock,
+    maxEntries: config.cache.maxEntries,
+    onEvict: (cause) => metrics.evictions.inc({ cause }),
+  })
   metrics.setCacheSizeSource(() => cache.size)
   const breaker = createCircuitBreaker({
     ...upstream.breaker,
@@ -59,6 +79,8 @@ export function createGate(
     clock,
     logger,
     observe: (result) => metrics.cacheLookups.inc({ result }),
+    streakBlocked: (key) => streaks.blocked(key),
+    lastEventAt: (key) => events.lastWriteAt(key),
   })
-  return { cache, lookup, breaker, client }
+  return { cache, lookup, events, streaks, breaker, client }
 }

@@ -18,6 +18,8 @@ export interface GateMetrics {
   readonly upstreamRequests: Counter<'outcome'>
   readonly upstreamDuration: Histogram
   readonly httpDuration: Histogram<'route' | 'status_code'>
+  readonly events: Counter<'kind' | 'result'>
+  readonly evictions: Counter<'cause'>
   /** Where consent_gate_cache_entries reads its value at scrape time. */
   setCacheSizeSource(size: () => number): void
   /** consent_gate_upstream_circuit_state: 1 for the current state, 0 for the others. */
@@ -86,6 +88,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       name: 'consent_gate_upstream_request_duration_seconds',
       help: 'Duration of HTTP requests to Kaleyra, whatever their outcome.',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    events: new Counter({
+      name: 'consent_gate_events_total',
+      help:
+        'Pushed events by kind (kaleyra_webhook, meta_webhook, call_outcome) and result ' +
+        '(applied, duplicate, outdated, ignored, unauthorized, invalid).',
+      labelNames: ['kind', 'result'],
+      registers,
+    }),
+    evictions: new Counter({
+      name: 'consent_gate_cache_evictions_total',
+      help: 'Decisions dropped before their TTL, by cause (admin, error_code_138006, capacity).',
+      labelNames: ['cause'],
       registers,
     }),
     httpDuration: new Histogram({

@@ -12,6 +12,8 @@ export interface DecisionCacheOptions extends TtlPolicy {
    */
   staleIfErrorMs?: number
   clock: Clock
+  /** Called when the bound pushes out a live entry (metrics). */
+  onCapacityEviction?: () => void
 }
 
 export interface DecisionCache {
@@ -19,10 +21,16 @@ export interface DecisionCache {
   get(key: string): Decision | undefined
   /** A decision past its TTL but within the stale-if-error window; an allow still never past its expiry. */
   getStale(key: string): Decision | undefined
+  /** Whatever the cache holds for the key, fresh, stale or past expiry, without touching its recency. */
+  peek(key: string): Decision | undefined
+  /** Removes every pair of a business; returns how many. */
+  deleteBusiness(business: string): number
   /** Stores a decision under the TTL rules; a TTL of 0 (and no stale window) stores nothing. Returns the TTL (ms). */
   set(key: string, decision: Decision): number
-  delete(key: string): void
-  clear(): void
+  /** Returns whether the key was there. */
+  delete(key: string): boolean
+  /** Returns how many entries were dropped. */
+  clear(): number
   readonly size: number
 }
 
@@ -36,7 +44,15 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
   // Each entry lives its TTL plus the stale window. Whether it is fresh is read from its remaining TTL, kept
   // by lru-cache in typed arrays, so an entry is the decision itself with no wrapper. The injected clock
   // drives expiry and is read on every check (ttlResolution 0), so a moved clock is seen at once.
-  const lru = new LRUCache<string, Decision>({ max: opts.maxEntries, ttlResolution: 0, perf: clock })
+  const onEvict = opts.onCapacityEviction
+  const lru = new LRUCache<string, Decision>({
+    max: opts.maxEntries,
+    ttlResolution: 0,
+    perf: clock,
+    ...(onEvict && {
+      dispose: (_v: Decision, _k: string, reason: string) => reason === 'evict' && onEvict(),
+    }),
+  })
   // One status object reused by every lookup: no allocation on the hot path.
   const status: LRUCache.Status<string, Decision> = {}
 
@@ -56,8 +72,20 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
       else lru.delete(key)
       return ttl
     },
-    delete: (key) => void lru.delete(key),
-    clear: () => lru.clear(),
+    peek: (key) => lru.peek(key, { allowStale: true }),
+    deleteBusiness(business) {
+      const prefix = pairKey(business, '')
+      let n = 0
+      // Admin path, not hot: a scan of the keys is fine at the cache's bound.
+      for (const key of [...lru.keys()]) if (key.startsWith(prefix) && lru.delete(key)) n++
+      return n
+    },
+    delete: (key) => lru.delete(key),
+    clear() {
+      const n = lru.size
+      lru.clear()
+      return n
+    },
     get size() {
       return lru.size
     },

@@ -1,12 +1,14 @@
 import type { Consent, DecisionReason } from '../schemas/can-call.js'
 import type { PermissionRecord } from '../kaleyra/client.js'
 
-/** What the gate remembers of one answer from Kaleyra: the verdict and the record behind it. */
+/** What the gate remembers of one answer: the verdict and the record behind it. */
 export interface Decision {
+  /** Where the record came from: Kaleyra, or a permission-reply event pushed to a webhook. */
+  origin: 'upstream' | 'event'
   allowed: boolean
   reason: DecisionReason
   consent: Consent | null
-  /** When Kaleyra was asked (epoch ms). */
+  /** When Kaleyra was asked, or when the event happened (epoch ms). */
   checkedAtMs: number
   /** The consent's own expiry (epoch ms), null when permanent or absent. */
   expiresAtMs: number | null
@@ -33,6 +35,8 @@ const SEVERITY: Record<DecisionReason, number> = {
   consent_expired: 3,
   consent_unrecognized: 4,
   consent_rejected: 5,
+  // Never comes from a record: the gate adds it on top of a grant (see streaks.ts).
+  unanswered_streak: 6,
 }
 
 /** Decides on all records Kaleyra holds for one exact pair: none is `no_consent`; several, the strictest wins. */
@@ -52,6 +56,7 @@ export function decide(records: readonly PermissionRecord[], nowMs: number): Dec
     }
   }
   return {
+    origin: 'upstream',
     allowed: reason === 'consent_granted',
     reason,
     consent: chosen && toConsent(chosen),

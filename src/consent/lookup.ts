@@ -29,6 +29,10 @@ export interface ConsentLookupOptions {
   logger: Logger
   /** Called once per check with how the cache answered (metrics). */
   observe?: (result: LookupResult['cache']) => void
+  /** True while the pair's unanswered-call streak is at its limit: an allow turns into `unanswered_streak`. */
+  streakBlocked?: (key: string) => boolean
+  /** When an event last wrote the pair: a lookup that started earlier must not overwrite it. */
+  lastEventAt?: (key: string) => number | undefined
 }
 
 /** Retry-After hints, in seconds, for answers Kaleyra could not give (an error's own value wins). */
@@ -50,8 +54,12 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
 
   async function load(key: string, business: string, user: string) {
     const started = performance.now()
+    const startedAt = clock.now()
     try {
       const decision = decide(await opts.find(business, user), clock.now())
+      // A permission reply that arrived while Kaleyra was being asked is newer than its answer.
+      const overtaken = (opts.lastEventAt?.(key) ?? -Infinity) >= startedAt && cache.get(key)
+      if (overtaken) return { decision: overtaken, upstreamMs: performance.now() - started }
       cache.set(key, decision)
       log.debug({ reason: decision.reason }, 'kaleyra answered')
       return { decision, upstreamMs: performance.now() - started }
@@ -60,31 +68,45 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     }
   }
 
+  /** A grant the dialer must not use: the pair has gone unanswered too often in a row. */
+  function withStreak(key: string, result: LookupResult): LookupResult {
+    if (!result.decision.allowed || !opts.streakBlocked?.(key)) return result
+    return { ...result, decision: { ...result.decision, allowed: false, reason: 'unanswered_streak' } }
+  }
+
+  const sourceOf = (d: Decision, fallback: DecisionSource): DecisionSource =>
+    d.origin === 'event' ? 'event' : fallback
+
+  async function miss(key: string, business: string, user: string): Promise<LookupResult> {
+    let pending = inflight.get(key)
+    const kind = pending ? 'coalesced' : 'miss'
+    if (!pending) {
+      pending = load(key, business, user).finally(() => inflight.delete(key))
+      inflight.set(key, pending)
+    }
+    opts.observe?.(kind)
+    try {
+      const { decision, upstreamMs } = await pending
+      return { decision, upstreamMs, source: sourceOf(decision, 'upstream'), cache: kind }
+    } catch (err) {
+      // Stale-if-error (off unless configured): the cache bounds it, and never past an allow's expiry.
+      const stale = cache.getStale(key)
+      if (stale) return { decision: stale, source: 'stale', cache: kind }
+      throw err
+    }
+  }
+
   return {
-    async check(business, user, { fresh = false } = {}) {
+    async check(business, user, options) {
       const key = pairKey(business, user)
-      if (!fresh) {
+      if (options?.fresh !== true) {
         const hit = cache.get(key)
         if (hit) {
           opts.observe?.('hit')
-          return { decision: hit, source: 'cache', cache: 'hit' }
+          return withStreak(key, { decision: hit, source: sourceOf(hit, 'cache'), cache: 'hit' })
         }
       }
-      let pending = inflight.get(key)
-      const kind = pending ? 'coalesced' : 'miss'
-      if (!pending) {
-        pending = load(key, business, user).finally(() => inflight.delete(key))
-        inflight.set(key, pending)
-      }
-      opts.observe?.(kind)
-      try {
-        return { ...(await pending), source: 'upstream', cache: kind }
-      } catch (err) {
-        // Stale-if-error (off unless configured): the cache bounds it, and never past an allow's expiry.
-        const stale = cache.getStale(key)
-        if (stale) return { decision: stale, source: 'stale', cache: kind }
-        throw err
-      }
+      return withStreak(key, await miss(key, business, user))
     },
   }
 }

@@ -1,3 +1,5 @@
+import { invalidRequest } from '../errors.js'
+
 /** E.164: a leading +, then 8 to 15 digits, the first not 0. Formatting characters are ignored. */
 const FORMATTING = /[\s().-]/g
 const E164 = /^\+[1-9]\d{7,14}$/
@@ -35,4 +37,11 @@ export function normalizeUpstreamPhone(raw: string): string | null {
   const compact = raw.replace(FORMATTING, '')
   const withPlus = compact.startsWith('+') ? compact : `+${compact}`
   return E164.test(withPlus) ? withPlus : null
+}
+
+/** The normalized number of a request parameter, or a 400 that names the parameter and says what is wrong. */
+export function requirePhone(name: string, raw: string): string {
+  const parsed = parsePhone(raw)
+  if (!parsed.ok) throw invalidRequest(`${name} ${parsed.why}; expected E.164 such as +919876543210`)
+  return parsed.value
 }

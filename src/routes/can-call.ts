@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
-import { errorBody, invalidRequest, toGateError } from '../errors.js'
+import { errorBody, toGateError } from '../errors.js'
 import type { DecisionEvent, DecisionRecorder } from '../decision-log.js'
-import { parsePhone } from '../consent/phone.js'
+import { requirePhone } from '../consent/phone.js'
 import type { ConsentLookup, LookupResult } from '../consent/lookup.js'
 import { BatchRequest, BatchResponse, CanCallQuery, DecisionBody } from '../schemas/can-call.js'
 import { InvalidRequestBody, UnauthorizedBody, UnavailableBody } from '../schemas/errors.js'
@@ -16,8 +16,8 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
 }> = async (app, { lookup, recorder }) => {
   /** Decides one pair, filling `event` as it goes so the decision log sees whatever was reached. */
   async function answer(event: DecisionEvent, rawBusiness: string, rawUser: string, fresh: boolean) {
-    const business = (event.business = phoneParam('business', rawBusiness))
-    const user = (event.user = phoneParam('user', rawUser))
+    const business = (event.business = requirePhone('business', rawBusiness))
+    const user = (event.user = requirePhone('user', rawUser))
     const result = await lookup.check(business, user, { fresh })
     event.upstreamMs = result.upstreamMs
     return (event.body = decisionBody(result, business, user))
@@ -78,12 +78,6 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
   app.addHook('onResponse', async (req) => {
     for (const event of req.decisions ?? []) recorder.record(event)
   })
-}
-
-function phoneParam(name: string, raw: string): string {
-  const parsed = parsePhone(raw)
-  if (!parsed.ok) throw invalidRequest(`${name} ${parsed.why}; expected E.164 such as +919876543210`)
-  return parsed.value
 }
 
 export function decisionBody(

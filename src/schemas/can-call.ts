@@ -24,6 +24,7 @@ export const DecisionReason = Type.Union([
   Type.Literal('action_not_permitted'),
   Type.Literal('no_consent'),
   Type.Literal('consent_unrecognized'),
+  Type.Literal('unanswered_streak'),
 ])
 export type DecisionReason = Static<typeof DecisionReason>
 
@@ -37,11 +38,16 @@ export const Consent = Type.Object({
 })
 export type Consent = Static<typeof Consent>
 
-/** `stale`: Kaleyra could not answer and CACHE_STALE_IF_ERROR_SECONDS let an expired cache entry answer. */
+/**
+ * `cache`: remembered from Kaleyra; `upstream`: Kaleyra was just asked; `event`: from a permission-reply
+ * webhook or a reported call outcome; `stale`: Kaleyra could not answer and CACHE_STALE_IF_ERROR_SECONDS let an
+ * expired entry answer.
+ */
 export const DecisionSource = Type.Union([
   Type.Literal('cache'),
   Type.Literal('upstream'),
   Type.Literal('stale'),
+  Type.Literal('event'),
 ])
 export type DecisionSource = Static<typeof DecisionSource>
 

@@ -25,6 +25,7 @@ function setup(opts: Partial<Omit<DecisionCacheOptions, 'clock'>> = {}) {
 
 function allow(checkedAtMs: number, expiresAtMs: number | null): Decision {
   return {
+    origin: 'upstream',
     allowed: true,
     reason: 'consent_granted',
     consent: {
@@ -40,7 +41,14 @@ function allow(checkedAtMs: number, expiresAtMs: number | null): Decision {
 }
 
 function deny(checkedAtMs: number): Decision {
-  return { allowed: false, reason: 'consent_rejected', consent: null, checkedAtMs, expiresAtMs: null }
+  return {
+    origin: 'upstream',
+    allowed: false,
+    reason: 'consent_rejected',
+    consent: null,
+    checkedAtMs,
+    expiresAtMs: null,
+  }
 }
 
 describe('pairKey', () => {

@@ -93,6 +93,7 @@ describe('decideReason', () => {
 describe('decide', () => {
   it('denies with no_consent and no consent details when there are no records', () => {
     expect(decide([], NOW)).toEqual({
+      origin: 'upstream',
       allowed: false,
       reason: 'no_consent',
       consent: null,
@@ -104,6 +105,7 @@ describe('decide', () => {
   it('allows a granted consent and reports it with an ISO expiry', () => {
     const decision = decide([record({ expiresAtMs: Date.UTC(2026, 0, 1, 13, 30, 0) })], NOW)
     expect(decision).toEqual({
+      origin: 'upstream',
       allowed: true,
       reason: 'consent_granted',
       consent: {

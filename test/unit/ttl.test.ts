@@ -11,6 +11,7 @@ const POLICY: TtlPolicy = { maxTtlMs: 300 * SECOND, negativeTtlMs: 30 * SECOND }
 
 function allow(expiresAtMs: number | null): Decision {
   return {
+    origin: 'upstream',
     allowed: true,
     reason: 'consent_granted',
     consent: {
@@ -29,7 +30,7 @@ function deny(
   reason: Exclude<DecisionReason, 'consent_granted'>,
   expiresAtMs: number | null = null,
 ): Decision {
-  return { allowed: false, reason, consent: null, checkedAtMs: NOW, expiresAtMs }
+  return { origin: 'upstream', allowed: false, reason, consent: null, checkedAtMs: NOW, expiresAtMs }
 }
 
 describe('decisionTtlMs', () => {

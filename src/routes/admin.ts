@@ -1,0 +1,60 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { createBearerCheck } from '../auth.js'
+import { pairKey, type DecisionCache } from '../consent/cache.js'
+import { requirePhone } from '../consent/phone.js'
+import { GateError, invalidRequest } from '../errors.js'
+import type { GateMetrics } from '../metrics.js'
+import { InvalidRequestBody, UnauthorizedBody } from '../schemas/errors.js'
+import { OWN_AUTH_ROUTE } from './public.js'
+
+/** Invalidation for operators, behind ADMIN_API_TOKEN (its own secret, not a caller token). */
+export const adminRoutes: FastifyPluginAsyncTypebox<{
+  token: string
+  cache: DecisionCache
+  metrics: GateMetrics
+}> = async (app, { token, cache, metrics }) => {
+  const check = createBearerCheck([token])
+  app.delete(
+    '/cache',
+    {
+      config: OWN_AUTH_ROUTE,
+      onRequest: async (req) => {
+        if (!check(req.headers.authorization))
+          throw new GateError('unauthorized', 'Send Authorization: Bearer ADMIN_API_TOKEN.')
+      },
+      schema: {
+        tags: ['operations'],
+        summary: 'Evict cached decisions: one pair, every pair of a business, or everything',
+        description:
+          '?business=&user= evicts one pair; ?business= every pair of that business; no parameter, all.',
+        querystring: Type.Object({
+          business: Type.Optional(Type.String()),
+          user: Type.Optional(Type.String()),
+        }),
+        response: {
+          200: Type.Object({ evicted: Type.Integer({ description: 'decisions dropped' }) }),
+          400: InvalidRequestBody,
+          401: UnauthorizedBody,
+        },
+      },
+    },
+    async (req) => {
+      const { business, user } = req.query
+      if (user !== undefined && business === undefined) throw invalidRequest('user needs business')
+      let evicted: number
+      if (business === undefined) evicted = cache.clear()
+      else if (user === undefined) evicted = cache.deleteBusiness(requirePhone('business', business))
+      else
+        evicted = cache.delete(pairKey(requirePhone('business', business), requirePhone('user', user)))
+          ? 1
+          : 0
+      metrics.evictions.inc({ cause: 'admin' }, evicted)
+      req.log.info(
+        { evicted, scope: business === undefined ? 'all' : user === undefined ? 'business' : 'pair' },
+        'cache evicted',
+      )
+      return { evicted }
+    },
+  )
+}
