@@ -70,7 +70,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     const route = req.routeOptions.url ?? 'unmatched'
     metrics.httpDuration.observe({ route, status_code: reply.statusCode }, reply.elapsedTime / 1000)
   })
-  app.addHook('onClose', async () => gate.client.close())
+  app.addHook('onClose', async () => gate.close())
   app.decorateRequest('decisions', null)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
@@ -78,12 +78,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await registerShedding(app, config.shed, deps.shedSampleIntervalMs)
   registerCallerAuth(app, config.apiTokens)
   await registerDocs(app)
-  await app.register(healthRoutes, { lifecycle, breaker: gate.breaker })
+  await app.register(healthRoutes, { lifecycle, breaker: gate.breaker, shared: gate.shared })
   await app.register(metricsRoutes, { registry: metrics.registry })
   await app.register(canCallRoutes, { lookup: gate.lookup, recorder })
   await app.register(callOutcomeRoutes, { events: gate.events, streaks: gate.streaks, metrics })
   await app.register(webhookRoutes, { webhooks: config.webhooks, events: gate.events, metrics })
   if (config.adminToken)
-    await app.register(adminRoutes, { token: config.adminToken, cache: gate.cache, metrics })
+    await app.register(adminRoutes, { token: config.adminToken, events: gate.events, metrics })
   return app
 }

@@ -91,6 +91,19 @@ export const EnvSchema = Type.Object({
   }),
   SHED_MAX_HEAP_USED_BYTES: int(0, 0, Number.MAX_SAFE_INTEGER, 'Shed load above this heap use (0: off)'),
   SHED_RETRY_AFTER_SECONDS: int(1, 1, 3600, 'Retry-After sent with an overloaded answer'),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://\\S+$',
+      description:
+        'redis:// or rediss:// (TLS) URL of the shared tier, password allowed; never logged. Unset: one process',
+    }),
+  ),
+  REDIS_KEY_PREFIX: Type.String({
+    default: 'consent-gate:',
+    pattern: '^[A-Za-z0-9:._-]{1,64}$',
+    description: 'Namespace of every Redis key and channel',
+  }),
+  REDIS_TIMEOUT_MS: int(50, 5, 5000, 'Bound on every Redis command'),
   UNANSWERED_STREAK_LIMIT: int(
     3,
     0,
@@ -153,6 +166,7 @@ export interface Config {
   /** Each surface is registered only when its secret is set. */
   webhooks: { bearerToken?: string; basicAuth?: string; metaAppSecret?: string; metaVerifyToken?: string }
   adminToken?: string
+  redis?: { url: string; prefix: string; timeoutMs: number }
 }
 
 /** Thrown when the environment is invalid; the message names the variable and never echoes a secret. */
@@ -245,5 +259,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       metaVerifyToken: e.META_VERIFY_TOKEN,
     },
     adminToken: e.ADMIN_API_TOKEN,
+    redis: e.REDIS_URL
+      ? { url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS }
+      : undefined,
   }
 }

@@ -6,11 +6,30 @@ import { createPairBatcher } from './consent/batcher.js'
 import { createConsentLookup, type ConsentLookup } from './consent/lookup.js'
 import { createCircuitBreaker, type CircuitBreaker } from './kaleyra/breaker.js'
 import { createUpstreamBudget } from './kaleyra/budget.js'
-import { createKaleyraClient, type KaleyraClient } from './kaleyra/client.js'
+import { createKaleyraClient } from './kaleyra/client.js'
 import { createUpstreamGuard } from './kaleyra/guard.js'
 import type { GateMetrics } from './metrics.js'
 import { createConsentEvents, type ConsentEvents } from './consent/events.js'
 import { createUnansweredStreaks, type UnansweredStreaks } from './consent/streaks.js'
+import { createSharedTier as connectRedis, type SharedTier } from './shared/redis-tier.js'
+
+/** REDIS_URL set: one Redis tier for the fleet, its health in a gauge and its failures in a counter. */
+function createSharedTier(
+  redis: NonNullable<Config['redis']>,
+  lockMs: number,
+  logger: Logger,
+  metrics: GateMetrics,
+): SharedTier {
+  metrics.registry.registerMetric(metrics.redisUp)
+  metrics.redisUp.set(0)
+  return connectRedis({
+    ...redis,
+    lockMs,
+    logger,
+    onError: (op) => metrics.redisErrors.inc({ op }),
+    onHealth: (up) => metrics.redisUp.set(up ? 1 : 0),
+  })
+}
 
 /** The domain, wired: route -> lookup -> cache -> (miss) batcher -> guard -> Kaleyra client -> decision. */
 export interface Gate {
@@ -19,7 +38,9 @@ export interface Gate {
   events: ConsentEvents
   streaks: UnansweredStreaks
   breaker: CircuitBreaker
-  client: KaleyraClient
+  /** The Redis tier when REDIS_URL is set. */
+  shared?: SharedTier
+  close(): Promise<void>
 }
 
 export function createGate(
@@ -33,6 +54,7 @@ export function createGate(
     clock,
     onCapacityEviction: () => metrics.evictions.inc({ cause: 'capacity' }),
   })
+  const shared = config.redis && createSharedTier(config.redis, upstream.deadlineMs, logger, metrics)
   const streaks = createUnansweredStreaks({
     limit: config.unansweredStreakLimit,
     maxEntries: config.cache.maxEntries,
@@ -44,7 +66,9 @@ export function createGate(
     clock,
     maxEntries: config.cache.maxEntries,
     onEvict: (cause) => metrics.evictions.inc({ cause }),
+    shared,
   })
+  shared?.onMessage((message) => events.applyRemote(message))
   metrics.setCacheSizeSource(() => cache.size)
   const breaker = createCircuitBreaker({
     ...upstream.breaker,
@@ -81,6 +105,11 @@ export function createGate(
     observe: (result) => metrics.cacheLookups.inc({ result }),
     streakBlocked: (key) => streaks.blocked(key),
     lastEventAt: (key) => events.lastWriteAt(key),
+    shared,
+    sharedWaitMs: upstream.deadlineMs,
   })
-  return { cache, lookup, events, streaks, breaker, client }
+  const close = async () => {
+    await Promise.all([client.close(), shared?.close()])
+  }
+  return { cache, lookup, events, streaks, breaker, shared, close }
 }

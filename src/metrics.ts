@@ -20,6 +20,8 @@ export interface GateMetrics {
   readonly httpDuration: Histogram<'route' | 'status_code'>
   readonly events: Counter<'kind' | 'result'>
   readonly evictions: Counter<'cause'>
+  readonly redisUp: Gauge
+  readonly redisErrors: Counter<'op'>
   /** Where consent_gate_cache_entries reads its value at scrape time. */
   setCacheSizeSource(size: () => number): void
   /** consent_gate_upstream_circuit_state: 1 for the current state, 0 for the others. */
@@ -102,6 +104,17 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       name: 'consent_gate_cache_evictions_total',
       help: 'Decisions dropped before their TTL, by cause (admin, error_code_138006, capacity).',
       labelNames: ['cause'],
+      registers,
+    }),
+    redisUp: new Gauge({
+      name: 'consent_gate_redis_up',
+      help: 'Shared tier: 1 connected, 0 unavailable (the gate answers from this process and Kaleyra), absent when off.',
+      registers: [],
+    }),
+    redisErrors: new Counter({
+      name: 'consent_gate_redis_errors_total',
+      help: 'Redis operations that failed or timed out, by operation; each fell back to in-process state.',
+      labelNames: ['op'],
       registers,
     }),
     httpDuration: new Histogram({

@@ -25,8 +25,11 @@ export interface DecisionCache {
   peek(key: string): Decision | undefined
   /** Removes every pair of a business; returns how many. */
   deleteBusiness(business: string): number
-  /** Stores a decision under the TTL rules; a TTL of 0 (and no stale window) stores nothing. Returns the TTL (ms). */
-  set(key: string, decision: Decision): number
+  /**
+   * Stores a decision under the TTL rules, and never longer than `capMs` (what is left of a shared entry).
+   * A TTL of 0 (and no stale window) stores nothing. Returns the TTL (ms).
+   */
+  set(key: string, decision: Decision, capMs?: number): number
   /** Returns whether the key was there. */
   delete(key: string): boolean
   /** Returns how many entries were dropped. */
@@ -66,8 +69,8 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
   return {
     get: (key) => read(key, staleMs),
     getStale: (key) => read(key, 0),
-    set(key, decision) {
-      const ttl = decisionTtlMs(decision, clock.now(), opts)
+    set(key, decision, capMs = Infinity) {
+      const ttl = Math.min(decisionTtlMs(decision, clock.now(), opts), capMs)
       if (ttl + staleMs > 0) lru.set(key, decision, { ttl: ttl + staleMs })
       else lru.delete(key)
       return ttl

@@ -6,6 +6,7 @@ import { toUpstreamError, type UpstreamError, type UpstreamErrorKind } from '../
 import type { DecisionSource } from '../schemas/can-call.js'
 import { pairKey, type DecisionCache } from './cache.js'
 import { decide, type Decision } from './decide.js'
+import type { SharedDecision, SharedTier } from '../shared/redis-tier.js'
 
 export interface LookupResult {
   decision: Decision
@@ -33,6 +34,21 @@ export interface ConsentLookupOptions {
   streakBlocked?: (key: string) => boolean
   /** When an event last wrote the pair: a lookup that started earlier must not overwrite it. */
   lastEventAt?: (key: string) => number | undefined
+  /** The shared tier (REDIS_URL): read before Kaleyra, written after, one fetch per cold pair across the fleet. */
+  shared?: Pick<
+    SharedTier,
+    'readDecision' | 'writeDecision' | 'acquireFetch' | 'releaseFetch' | 'awaitDecision'
+  >
+  /** How long a gate waits for another gate fetching the same pair before fetching itself. */
+  sharedWaitMs?: number
+}
+
+interface Loaded {
+  decision: Decision
+  /** Time spent waiting for Kaleyra; absent when another gate's answer was used. */
+  upstreamMs?: number
+  /** Taken from the shared tier. */
+  shared?: boolean
 }
 
 /** Retry-After hints, in seconds, for answers Kaleyra could not give (an error's own value wins). */
@@ -50,21 +66,41 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
   const log = opts.logger.child({ module: 'lookup' })
   // Concurrent misses for one pair share one upstream request. lru-cache's fetch() coalesces too, but it
   // always stores what it fetched, and a decision whose TTL computes to 0 must not be stored at all.
-  const inflight = new Map<string, Promise<{ decision: Decision; upstreamMs: number }>>()
+  const inflight = new Map<string, Promise<Loaded>>()
+  const { shared } = opts
 
-  async function load(key: string, business: string, user: string) {
+  /** The fleet's answer: another gate's stored decision, or the one it is fetching right now. */
+  async function fromShared(key: string): Promise<{ found?: SharedDecision; leader: boolean }> {
+    if (!shared) return { leader: false }
+    const stored = await shared.readDecision(key)
+    if (stored) return { found: stored, leader: false }
+    if (await shared.acquireFetch(key)) return { leader: true }
+    const found = await shared.awaitDecision(key, opts.sharedWaitMs ?? 0)
+    // The fetching gate gave up or took too long: ask Kaleyra ourselves, as a gate alone would.
+    return found ? { found, leader: false } : { leader: await shared.acquireFetch(key) }
+  }
+
+  async function load(key: string, business: string, user: string): Promise<Loaded> {
     const started = performance.now()
     const startedAt = clock.now()
+    const { found, leader } = await fromShared(key)
+    if (found) {
+      cache.set(key, found.decision, found.ttlMs)
+      return { decision: found.decision, shared: true }
+    }
     try {
       const decision = decide(await opts.find(business, user), clock.now())
       // A permission reply that arrived while Kaleyra was being asked is newer than its answer.
       const overtaken = (opts.lastEventAt?.(key) ?? -Infinity) >= startedAt && cache.get(key)
       if (overtaken) return { decision: overtaken, upstreamMs: performance.now() - started }
-      cache.set(key, decision)
+      const ttlMs = cache.set(key, decision)
+      shared?.writeDecision(key, decision, ttlMs)
       log.debug({ reason: decision.reason }, 'kaleyra answered')
       return { decision, upstreamMs: performance.now() - started }
     } catch (err) {
       throw toGateError(toUpstreamError(err))
+    } finally {
+      if (leader) shared?.releaseFetch(key)
     }
   }
 
@@ -86,8 +122,13 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     }
     opts.observe?.(kind)
     try {
-      const { decision, upstreamMs } = await pending
-      return { decision, upstreamMs, source: sourceOf(decision, 'upstream'), cache: kind }
+      const { decision, upstreamMs, shared: fromFleet } = await pending
+      return {
+        decision,
+        upstreamMs,
+        source: sourceOf(decision, fromFleet ? 'cache' : 'upstream'),
+        cache: kind,
+      }
     } catch (err) {
       // Stale-if-error (off unless configured): the cache bounds it, and never past an allow's expiry.
       const stale = cache.getStale(key)

@@ -17,6 +17,8 @@ export interface UnansweredStreaks {
   add(key: string): number
   /** An answered call or a fresh accept ends the streak. */
   reset(key: string): void
+  /** Takes the fleet's count (shared mode); 0 ends the streak. */
+  set(key: string, count: number): void
   /** True while the pair's streak is at the limit. */
   blocked(key: string): boolean
   count(key: string): number
@@ -38,6 +40,7 @@ export function createUnansweredStreaks(opts: StreakOptions): UnansweredStreaks 
       return next
     },
     reset: (key) => void streaks.delete(key),
+    set: (key, count) => void (count > 0 ? streaks.set(key, count) : streaks.delete(key)),
     blocked: (key) => opts.limit > 0 && count(key) >= opts.limit,
     count,
   }

@@ -1,19 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { createBearerCheck } from '../auth.js'
-import { pairKey, type DecisionCache } from '../consent/cache.js'
+import type { ConsentEvents } from '../consent/events.js'
 import { requirePhone } from '../consent/phone.js'
 import { GateError, invalidRequest } from '../errors.js'
 import type { GateMetrics } from '../metrics.js'
 import { InvalidRequestBody, UnauthorizedBody } from '../schemas/errors.js'
 import { OWN_AUTH_ROUTE } from './public.js'
 
-/** Invalidation for operators, behind ADMIN_API_TOKEN (its own secret, not a caller token). */
+/** Invalidation for operators, behind ADMIN_API_TOKEN (its own secret, not a caller token); reaches every gate. */
 export const adminRoutes: FastifyPluginAsyncTypebox<{
   token: string
-  cache: DecisionCache
+  events: Pick<ConsentEvents, 'evict'>
   metrics: GateMetrics
-}> = async (app, { token, cache, metrics }) => {
+}> = async (app, { token, events, metrics }) => {
   const check = createBearerCheck([token])
   app.delete(
     '/cache',
@@ -42,13 +42,10 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
     async (req) => {
       const { business, user } = req.query
       if (user !== undefined && business === undefined) throw invalidRequest('user needs business')
-      let evicted: number
-      if (business === undefined) evicted = cache.clear()
-      else if (user === undefined) evicted = cache.deleteBusiness(requirePhone('business', business))
-      else
-        evicted = cache.delete(pairKey(requirePhone('business', business), requirePhone('user', user)))
-          ? 1
-          : 0
+      const evicted = await events.evict({
+        business: business === undefined ? undefined : requirePhone('business', business),
+        user: user === undefined ? undefined : requirePhone('user', user),
+      })
       metrics.evictions.inc({ cause: 'admin' }, evicted)
       req.log.info(
         { evicted, scope: business === undefined ? 'all' : user === undefined ? 'business' : 'pair' },

@@ -36,12 +36,14 @@ export const callOutcomeRoutes: FastifyPluginAsyncTypebox<{
         business: requirePhone(at(i, 'business'), item.business),
         user: requirePhone(at(i, 'user'), item.user),
       }))
-      const results = parsed.map((o) => {
-        const streak = events.applyOutcome({ ...o, errorCode: o.error_code })
+      const results = []
+      // In order: two outcomes of one pair in a report count one after the other.
+      for (const o of parsed) {
+        const streak = await events.applyOutcome({ ...o, errorCode: o.error_code })
         metrics.events.inc({ kind: 'call_outcome', result: 'applied' })
         const blocked = streaks.blocked(pairKey(o.business, o.user))
-        return { business: o.business, user: o.user, unanswered_streak: streak, blocked }
-      })
+        results.push({ business: o.business, user: o.user, unanswered_streak: streak, blocked })
+      }
       return { results }
     },
   )

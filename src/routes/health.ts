@@ -2,6 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HealthBody, ReadyBody } from '../schemas/health.js'
 import { PUBLIC_ROUTE } from './public.js'
 import type { CircuitBreaker } from '../kaleyra/breaker.js'
+import type { SharedTier } from '../shared/redis-tier.js'
+
+/** Redis trouble degrades the gate (each sidecar on its own), it does not make it unready. */
+const sharedMode = (shared?: Pick<SharedTier, 'up'>) =>
+  shared ? (shared.up ? 'connected' : 'degraded') : 'off'
 
 export type LifecycleState = 'starting' | 'ready' | 'shutting_down'
 
@@ -9,6 +14,7 @@ export type LifecycleState = 'starting' | 'ready' | 'shutting_down'
 export const healthRoutes: FastifyPluginAsyncTypebox<{
   lifecycle: { state: LifecycleState }
   breaker: Pick<CircuitBreaker, 'state'>
+  shared?: Pick<SharedTier, 'up'>
 }> = async (app, opts) => {
   app.get(
     '/healthz',
@@ -34,9 +40,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
     },
     async (_req, reply) => {
       const state = opts.lifecycle.state
-      return reply
-        .code(state === 'ready' ? 200 : 503)
-        .send({ status: state, upstream: { circuit: opts.breaker.state } })
+      return reply.code(state === 'ready' ? 200 : 503).send({
+        status: state,
+        upstream: { circuit: opts.breaker.state },
+        shared: { mode: sharedMode(opts.shared) },
+      })
     },
   )
 }

@@ -25,7 +25,10 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<Options> = async (
   { webhooks, events, metrics },
 ) => {
   /** Applies a whole delivery: every reply was read before the first is applied, so a bad one changes nothing. */
-  function apply(kind: Kind, found: { replies: PermissionReply[]; ignored: number }): WebhookAnswer {
+  async function apply(
+    kind: Kind,
+    found: { replies: PermissionReply[]; ignored: number },
+  ): Promise<WebhookAnswer> {
     const answer = {
       received: found.replies.length,
       applied: 0,
@@ -39,7 +42,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<Options> = async (
       outdated: 'outdated',
     }
     for (const reply of found.replies) {
-      const result = events.applyReply(reply)
+      const result = await events.applyReply(reply)
       answer[field[result]]++
       metrics.events.inc({ kind, result })
     }

@@ -10,6 +10,12 @@ export const ReadyBody = Type.Object(
         description: 'An open circuit does not fail readiness: cached answers still serve.',
       }),
     }),
+    shared: Type.Object({
+      mode: Type.Union([Type.Literal('off'), Type.Literal('connected'), Type.Literal('degraded')], {
+        description:
+          'Redis tier: off (no REDIS_URL), connected, or degraded (this sidecar answers on its own)',
+      }),
+    }),
   },
   { description: '200 when ready; 503 while starting or shutting down.' },
 )

@@ -446,3 +446,28 @@ describe('deploy/kubernetes/servicemonitor.yaml', () => {
     ])
   })
 })
+
+describe('shared tier (Redis) in the deployment files', () => {
+  it('points the compose gate at the compose redis service, which it waits for', () => {
+    const url = new URL(gateEnv.REDIS_URL ?? '')
+    expect(url.protocol).toBe('redis:')
+    expect(compose.services[url.hostname]).toBeDefined()
+    expect(url.port).toBe('6379')
+    expect(JSON.stringify(gate.depends_on)).toContain(url.hostname)
+    expect(loadConfig({ ...DUMMY_SECRETS, ...gateEnv }).redis?.url).toBe(gateEnv.REDIS_URL)
+  })
+
+  it('points the Kubernetes REDIS_URL at the Service and port redis.yaml defines', () => {
+    const docs = parseAllDocuments(read('deploy/kubernetes/redis.yaml')).map((d) => d.toJSON())
+    const service = docs.find((d) => d.kind === 'Service')
+    const deployment = docs.find((d) => d.kind === 'Deployment')
+    const secret = parseAllDocuments(read('deploy/kubernetes/dialer-with-gate.yaml'))
+      .map((d) => d.toJSON())
+      .find((d) => d.kind === 'Secret')
+    const url = new URL(secret.stringData.REDIS_URL)
+    expect(url.hostname).toBe(service.metadata.name)
+    expect(Number(url.port)).toBe(service.spec.ports[0].port)
+    expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels)
+    expect(deployment.spec.template.spec.containers[0].securityContext.runAsNonRoot).toBe(true)
+  })
+})

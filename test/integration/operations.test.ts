@@ -23,7 +23,11 @@ describe('health and documents', () => {
     })
     const res = await idle.inject({ url: '/readyz' })
     expect(res.statusCode).toBe(503)
-    expect(res.json()).toEqual({ status: 'starting', upstream: { circuit: 'closed' } })
+    expect(res.json()).toEqual({
+      status: 'starting',
+      upstream: { circuit: 'closed' },
+      shared: { mode: 'off' },
+    })
     await idle.close()
   })
 
