@@ -72,12 +72,21 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
   /** The fleet's answer: another gate's stored decision, or the one it is fetching right now. */
   async function fromShared(key: string): Promise<{ found?: SharedDecision; leader: boolean }> {
     if (!shared) return { leader: false }
-    const stored = await shared.readDecision(key)
+    const stored = usable(await shared.readDecision(key))
     if (stored) return { found: stored, leader: false }
     if (await shared.acquireFetch(key)) return { leader: true }
-    const found = await shared.awaitDecision(key, opts.sharedWaitMs ?? 0)
+    const found = usable(await shared.awaitDecision(key, opts.sharedWaitMs ?? 0))
     // The fetching gate gave up or took too long: ask Kaleyra ourselves, as a gate alone would.
     return found ? { found, leader: false } : { leader: await shared.acquireFetch(key) }
+  }
+
+  /** Another gate's clock may run behind: a shared allow at or past its consent's expiry is no answer. */
+  function usable(found: SharedDecision | undefined): SharedDecision | undefined {
+    if (!found) return undefined
+    const { decision } = found
+    return decision.allowed && decision.expiresAtMs !== null && decision.expiresAtMs <= clock.now()
+      ? undefined
+      : found
   }
 
   async function load(key: string, business: string, user: string): Promise<Loaded> {

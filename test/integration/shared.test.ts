@@ -121,6 +121,37 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
     }
   })
 
+  it('never takes a shared allow past its consent expiry, whatever its Redis TTL says', async () => {
+    const prefix = freshPrefix()
+    sim = createKaleyraSimulator({
+      consents: [{ ...consent(USER), response: 'reject', can_perform_action: false }],
+    })
+    await sim.listen(0)
+    const g = await startHarness({ sim, env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix } })
+    gates = [g]
+    await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 3000)
+    const admin = new Redis(url)
+    try {
+      // As a gate whose clock runs behind would have written it: an allow that expired a second ago.
+      const expired = {
+        origin: 'upstream',
+        allowed: true,
+        reason: 'consent_granted',
+        consent: null,
+        checkedAtMs: T0 - 60_000,
+        expiresAtMs: T0 - 1000,
+      }
+      await admin.set(`${prefix}d:${BUSINESS}|${USER}`, JSON.stringify(expired), 'PX', 60_000)
+      expect((await g.canCall(USER)).body).toMatchObject({
+        allowed: false,
+        reason: 'consent_rejected',
+        source: 'upstream',
+      })
+    } finally {
+      admin.disconnect()
+    }
+  })
+
   it('never logs REDIS_URL or its password', async () => {
     const password = 'redis-password-s3cr3t'
     const withPassword = url.replace('redis://', `redis://default:${password}@`)
