@@ -18,6 +18,11 @@ export function createBearerCheck(tokens: readonly string[]): (authorization: st
   }
 }
 
+/** Compares two secrets in constant time, whatever their lengths. */
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(digest(given), digest(expected))
+}
+
 /** Checks `Authorization: Basic ...` against `user:password`, in constant time. */
 export function createBasicCheck(userPassword: string): (authorization: string | undefined) => boolean {
   const expected = digest(userPassword)

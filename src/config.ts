@@ -26,7 +26,7 @@ export const EnvSchema = Type.Object({
     { default: 'in', description: 'Kaleyra pod: in, sg, eu or na' },
   ),
   KALEYRA_BASE_URL: Type.Optional(
-    Type.String({ pattern: '^https?://[^\\s/?#]+(/[^\\s?#]*)?$', description: 'Overrides the region host' }),
+    Type.String({ pattern: '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$', description: 'Overrides the region host' }),
   ),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Listen address' }),
   PORT: int(8080, 0, 65535, 'Listen port'),

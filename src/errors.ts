@@ -39,12 +39,12 @@ export class GateError extends Error {
   constructor(
     reason: ErrorReason,
     message?: string,
-    opts: { retryAfterSeconds?: number; cause?: unknown } = {},
+    opts: { retryAfterSeconds?: number; cause?: unknown; statusCode?: number } = {},
   ) {
     super(message ?? ERRORS[reason].message, { cause: opts.cause })
     this.name = 'GateError'
     this.reason = reason
-    this.statusCode = ERRORS[reason].statusCode
+    this.statusCode = opts.statusCode ?? ERRORS[reason].statusCode
     this.retryAfterSeconds = opts.retryAfterSeconds
   }
 }
@@ -57,7 +57,10 @@ export function invalidRequest(message: string): GateError {
 export function toGateError(err: unknown): GateError {
   if (err instanceof GateError) return err
   const status = (err as { statusCode?: number } | null)?.statusCode ?? 500
-  if (status >= 400 && status < 500) return new GateError('invalid_request', (err as Error).message)
+  // Fastify's own client errors (body too large, wrong content type...) keep their status and message.
+  if (status >= 400 && status < 500) {
+    return new GateError('invalid_request', (err as Error).message, { statusCode: status })
+  }
   return new GateError('internal_error', ERRORS.internal_error.message, { cause: err })
 }
 

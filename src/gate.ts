@@ -19,6 +19,7 @@ function createSharedTier(
   lockMs: number,
   logger: Logger,
   metrics: GateMetrics,
+  onResubscribed: () => void,
 ): SharedTier {
   metrics.registry.registerMetric(metrics.redisUp)
   metrics.redisUp.set(0)
@@ -28,6 +29,7 @@ function createSharedTier(
     logger,
     onError: (op) => metrics.redisErrors.inc({ op }),
     onHealth: (up) => metrics.redisUp.set(up ? 1 : 0),
+    onResubscribed,
   })
 }
 
@@ -54,7 +56,9 @@ export function createGate(
     clock,
     onCapacityEviction: () => metrics.evictions.inc({ cause: 'capacity' }),
   })
-  const shared = config.redis && createSharedTier(config.redis, upstream.deadlineMs, logger, metrics)
+  // Events published while this gate's subscription was down never arrived: forget what may be out of date.
+  const forget = () => cache.clear()
+  const shared = config.redis && createSharedTier(config.redis, upstream.deadlineMs, logger, metrics, forget)
   const streaks = createUnansweredStreaks({
     limit: config.unansweredStreakLimit,
     maxEntries: config.cache.maxEntries,
@@ -104,9 +108,9 @@ export function createGate(
     logger,
     observe: (result) => metrics.cacheLookups.inc({ result }),
     streakBlocked: (key) => streaks.blocked(key),
-    lastEventAt: (key) => events.lastWriteAt(key),
+    events,
     shared,
-    sharedWaitMs: upstream.deadlineMs,
+    deadlineMs: upstream.deadlineMs,
   })
   const close = async () => {
     await Promise.all([client.close(), shared?.close()])

@@ -15,11 +15,12 @@ export const REDACT_PATHS = [
   'config.kaleyra.apiKey',
 ]
 
-/** Fastify's default request serializer logs the full URL, query string (phone numbers) included. */
+/**
+ * Fastify's default request serializer logs the full URL, query string (phone numbers) included. This one logs
+ * the route template only: a number typed into a path (`/can-call/%2B91...`) never reaches a log line either.
+ */
 function serializeRequest(req: FastifyRequest) {
-  const url = req.url
-  const q = url.indexOf('?')
-  return { method: req.method, url: q === -1 ? url : url.slice(0, q), remoteAddress: req.ip }
+  return { method: req.method, route: req.routeOptions.url ?? '(no route)', remoteAddress: req.ip }
 }
 
 function serializeReply(reply: FastifyReply) {

@@ -29,7 +29,11 @@ closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
 
 try {
   await app.listen({ host: config.host, port: config.port })
-  logger.info({ kaleyra: config.kaleyra.baseUrl, region: config.kaleyra.region }, 'consent-gate ready')
+  // The host only: a proxy URL could carry credentials in its path or query.
+  logger.info(
+    { kaleyra: new URL(config.kaleyra.baseUrl).host, region: config.kaleyra.region },
+    'consent-gate ready',
+  )
 } catch (err) {
   logger.fatal({ err }, 'could not listen')
   process.exit(1)

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.js'
-import type { Decision } from './decide.js'
+import { allowPastExpiry, type Decision } from './decide.js'
 import { decisionTtlMs, type TtlPolicy } from './ttl.js'
 
 export interface DecisionCacheOptions extends TtlPolicy {
@@ -39,8 +39,6 @@ export interface DecisionCache {
 
 export const pairKey = (business: string, user: string): string => `${business}|${user}`
 
-const pastExpiry = (d: Decision, now: number) => d.allowed && d.expiresAtMs !== null && d.expiresAtMs <= now
-
 export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
   const { clock } = opts
   const staleMs = opts.staleIfErrorMs ?? 0
@@ -63,7 +61,7 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
   function read(key: string, minRemainingMs: number): Decision | undefined {
     const decision = lru.get(key, { status })
     if (decision === undefined || (status.remainingTTL ?? 0) <= minRemainingMs) return undefined
-    return pastExpiry(decision, clock.now()) ? undefined : decision
+    return allowPastExpiry(decision, clock.now()) ? undefined : decision
   }
 
   return {

@@ -1,18 +1,9 @@
 import type { Consent, DecisionReason } from '../schemas/can-call.js'
+import type { StoredDecision } from '../schemas/decision.js'
 import type { PermissionRecord } from '../kaleyra/client.js'
 
-/** What the gate remembers of one answer: the verdict and the record behind it. */
-export interface Decision {
-  /** Where the record came from: Kaleyra, or a permission-reply event pushed to a webhook. */
-  origin: 'upstream' | 'event'
-  allowed: boolean
-  reason: DecisionReason
-  consent: Consent | null
-  /** When Kaleyra was asked, or when the event happened (epoch ms). */
-  checkedAtMs: number
-  /** The consent's own expiry (epoch ms), null when permanent or absent. */
-  expiresAtMs: number | null
-}
+/** What the gate remembers of one answer (see the schema for each field). */
+export type Decision = StoredDecision
 
 /** The verdict on one record, or on none. Pure: the same record and time always give the same verdict. */
 export function decideReason(record: PermissionRecord | null, nowMs: number): DecisionReason {
@@ -76,4 +67,9 @@ function toConsent(r: PermissionRecord): Consent {
     can_perform_action: r.canPerformAction,
     expires_at: r.expiresAtMs === null ? null : new Date(r.expiresAtMs).toISOString(),
   }
+}
+
+/** An allow whose consent has expired by `nowMs`: never served, whatever a TTL says. */
+export function allowPastExpiry(d: Decision, nowMs: number): boolean {
+  return d.allowed && d.expiresAtMs !== null && d.expiresAtMs <= nowMs
 }

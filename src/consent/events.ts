@@ -1,10 +1,10 @@
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.js'
-import type { DecisionCache } from './cache.js'
-import { pairKey } from './cache.js'
+import type { BusMessage } from '../schemas/decision.js'
+import type { SharedTier } from '../shared/redis-tier.js'
+import { pairKey, type DecisionCache } from './cache.js'
 import { decide, type Decision } from './decide.js'
 import type { UnansweredStreaks } from './streaks.js'
-import type { BusMessage, SharedTier } from '../shared/redis-tier.js'
 
 /** A `call_permission_reply` as Meta sends it, numbers normalized. */
 export interface PermissionReply {
@@ -26,6 +26,8 @@ export interface CallOutcome {
   user: string
   outcome: Outcome
   errorCode?: number
+  /** The decision the call was placed on: a report sent twice counts once. */
+  decisionId?: string
 }
 
 /** `outdated`: older than what the gate already holds for the pair, so it changes nothing. */
@@ -40,8 +42,15 @@ export interface ConsentEvents {
   evict(scope: { business?: string; user?: string }): Promise<number>
   /** Applies what another gate published: its webhooks and outcomes reach this gate too. */
   applyRemote(message: BusMessage): void
-  /** When an event last wrote this pair (epoch ms): a lookup started before it must not overwrite it. */
-  lastWriteAt(key: string): number | undefined
+  /**
+   * A counter that moves whenever an event writes or evicts the pair, here or on another gate. A lookup that
+   * started before it moved must not store its answer: the event is newer than what Kaleyra was asked.
+   */
+  version(key: string): number
+  /** The decision the last event stored for the pair, if any. */
+  latest(key: string): Decision | undefined
+  /** Takes the fleet's streak for the pair (shared mode), so a gate that started late knows it too. */
+  syncStreak(key: string): Promise<void>
 }
 
 /** Meta retries deliveries for up to 7 days: remember ids and event times that long. */
@@ -53,8 +62,16 @@ const CALL_LIMIT = 138012
 
 type Shared = Pick<
   SharedTier,
-  'markSeen' | 'incrStreak' | 'resetStreak' | 'readStreak' | 'writeDecision' | 'deleteDecisions' | 'publish'
+  'markSeen' | 'incrStreak' | 'setStreak' | 'readStreak' | 'writeDecision' | 'deleteDecisions' | 'publish'
 >
+
+interface Written {
+  version: number
+  /** Timestamp of the last event (epoch ms) and whether it denied: ordering needs both. */
+  atMs: number
+  denied: boolean
+  decision?: Decision
+}
 
 export function createConsentEvents(opts: {
   cache: DecisionCache
@@ -68,27 +85,59 @@ export function createConsentEvents(opts: {
   const { cache, streaks, clock, shared } = opts
   const memory = { max: opts.maxEntries, ttl: EVENT_MEMORY_MS, ttlResolution: 0, perf: clock }
   const seen = new LRUCache<string, true>(memory)
-  const written = new LRUCache<string, number>(memory)
+  const written = new LRUCache<string, Written>(memory)
+  let versions = 0
+  /** Version of the last eviction of a whole business or of everything: it moves every pair's version. */
+  let massEviction = 0
 
-  /** Writes here unless this gate already holds something newer; true when written. */
-  function storeLocal(key: string, decision: Decision): boolean {
-    const held = Math.max(cache.peek(key)?.checkedAtMs ?? -Infinity, written.get(key) ?? -Infinity)
-    if (decision.checkedAtMs < held) return false
+  function bump(key: string, change: Partial<Written> = {}): void {
+    const held = written.get(key) ?? { version: 0, atMs: -Infinity, denied: false }
+    written.set(key, { ...held, ...change, version: ++versions })
+  }
+
+  /**
+   * Fail-closed ordering. A deny is outdated only by a strictly newer event. An allow is outdated by an event at
+   * the same time or later, and by an answer Kaleyra gave after the reply: Kaleyra already knew of it, and a
+   * newer deny may be on its way.
+   */
+  function outdated(key: string, decision: Decision): boolean {
+    const held = written.get(key)
+    if (!decision.allowed) return held !== undefined && held.atMs > decision.checkedAtMs
+    const upstream = cache.peek(key)
+    const upstreamAt = upstream?.origin === 'upstream' ? upstream.checkedAtMs : -Infinity
+    return (held !== undefined && held.atMs >= decision.checkedAtMs) || upstreamAt > decision.checkedAtMs
+  }
+
+  /** Stores an event's decision here; only the gate that received the event writes Redis and tells the others. */
+  function store(key: string, decision: Decision, origin: 'local' | 'remote'): boolean {
+    if (outdated(key, decision)) return false
     const ttlMs = cache.set(key, decision)
-    written.set(key, decision.checkedAtMs)
-    shared?.writeDecision(key, decision, ttlMs)
+    bump(key, { atMs: decision.checkedAtMs, denied: !decision.allowed, decision })
+    if (origin === 'local') {
+      shared?.writeDecision(key, decision, ttlMs, 'event')
+      shared?.publish({ type: 'decision', key, decision })
+    }
     return true
   }
 
-  function store(key: string, decision: Decision): boolean {
-    if (!storeLocal(key, decision)) return false
-    shared?.publish({ type: 'decision', key, decision })
-    return true
-  }
-
-  function setStreak(key: string, count: number): void {
+  function announceStreak(key: string, count: number): void {
     streaks.set(key, count)
     shared?.publish({ type: 'streak', key, count })
+  }
+
+  /** The streak only grows, unless an answered call or an accept ends it (a Redis restart must not end it). */
+  async function addToStreak(key: string): Promise<number> {
+    const local = streaks.count(key) + 1
+    const fleet = await shared?.incrStreak(key, EVENT_MEMORY_MS)
+    const count = Math.max(local, fleet ?? 0)
+    if (fleet !== undefined && fleet < count) shared?.setStreak(key, count, EVENT_MEMORY_MS)
+    return count
+  }
+
+  function endStreak(key: string): void {
+    // Reset in Redis before the announcement: one connection keeps the order, so peers reading back see 0.
+    shared?.setStreak(key, 0, EVENT_MEMORY_MS)
+    announceStreak(key, 0)
   }
 
   /** Fleet-wide first sighting when Redis can say, this gate's memory as well (and alone when it cannot). */
@@ -96,54 +145,56 @@ export function createConsentEvents(opts: {
     const local = !seen.has(id)
     seen.set(id, true)
     const fleet = await shared?.markSeen(id, EVENT_MEMORY_MS)
-    return fleet ?? local
+    return local && fleet !== false
   }
 
-  async function refreshStreak(key: string, announced: number): Promise<void> {
-    streaks.set(key, (await shared?.readStreak(key)) ?? announced)
+  function evictMany(business?: string): number {
+    massEviction = ++versions
+    return business ? cache.deleteBusiness(business) : cache.clear()
+  }
+
+  async function syncStreak(key: string): Promise<void> {
+    const fleet = await shared?.readStreak(key)
+    if (fleet !== undefined && fleet > streaks.count(key)) streaks.set(key, fleet)
+  }
+
+  function evictLocal(key: string): boolean {
+    bump(key)
+    return cache.delete(key)
   }
 
   return {
     async applyReply(r) {
       if (!(await firstSeen(r.id))) return 'duplicate'
       const key = pairKey(r.business, r.user)
+      // A reply cannot come from the future; a clock far ahead must not make every later event "outdated".
+      const atMs = Math.min(r.timestampMs, clock.now())
       const record = { ...r, canPerformAction: r.response === 'accept' }
-      const decision: Decision = {
-        ...decide([record], clock.now()),
-        origin: 'event',
-        checkedAtMs: r.timestampMs,
-      }
-      if (!store(key, decision)) return 'outdated'
-      if (r.response === 'accept') {
-        // DEL before the announcement: one connection keeps the order, so peers reading back see 0.
-        shared?.resetStreak(key)
-        setStreak(key, 0)
-      }
+      const decision: Decision = { ...decide([record], clock.now()), origin: 'event', checkedAtMs: atMs }
+      if (!store(key, decision, 'local')) return 'outdated'
+      if (r.response === 'accept') endStreak(key)
       return 'applied'
     },
     async applyOutcome(o) {
       const key = pairKey(o.business, o.user)
-      if (o.outcome === 'answered') {
-        // DEL before the announcement: one connection keeps the order, so peers reading back see 0.
-        shared?.resetStreak(key)
-        setStreak(key, 0)
+      if (o.decisionId !== undefined && !(await firstSeen(`outcome:${o.decisionId}:${o.outcome}`))) {
+        return streaks.count(key)
       }
-      if (o.outcome === 'unanswered' || o.outcome === 'rejected') {
-        setStreak(key, (await shared?.incrStreak(key, EVENT_MEMORY_MS)) ?? streaks.count(key) + 1)
-      }
+      if (o.outcome === 'answered') endStreak(key)
+      if (o.outcome === 'unanswered' || o.outcome === 'rejected') announceStreak(key, await addToStreak(key))
       if (o.errorCode === NO_PERMISSION) {
-        cache.delete(key)
+        evictLocal(key)
         opts.onEvict?.('error_code_138006')
-        void shared?.deleteDecisions({ key })
+        await shared?.deleteDecisions({ key })
         shared?.publish({ type: 'evict', key })
       } else if (o.errorCode === CALL_LIMIT) {
-        store(key, callLimited(cache.peek(key), clock.now()))
+        store(key, callLimited(cache.peek(key), clock.now()), 'local')
       }
       return streaks.count(key)
     },
     async evict({ business, user }) {
       const key = business !== undefined && user !== undefined ? pairKey(business, user) : undefined
-      const n = key ? Number(cache.delete(key)) : business ? cache.deleteBusiness(business) : cache.clear()
+      const n = key ? Number(evictLocal(key)) : evictMany(business)
       await shared?.deleteDecisions({ key, business })
       shared?.publish(
         key
@@ -155,14 +206,29 @@ export function createConsentEvents(opts: {
       return n
     },
     applyRemote(m) {
-      if (m.type === 'decision') storeLocal(m.key, m.decision)
-      // Streak messages can cross on the wire; the count in Redis is the truth, so read it back.
-      else if (m.type === 'streak') void refreshStreak(m.key, m.count)
-      else if (m.type === 'evict') cache.delete(m.key)
-      else if (m.type === 'evict_business') cache.deleteBusiness(m.business)
-      else cache.clear()
+      switch (m.type) {
+        case 'decision':
+          store(m.key, m.decision, 'remote')
+          break
+        case 'streak':
+          // Streak messages can cross on the wire: an end is final, a count is read back from Redis.
+          if (m.count === 0) streaks.set(m.key, 0)
+          else void syncStreak(m.key)
+          break
+        case 'evict':
+          evictLocal(m.key)
+          break
+        case 'evict_business':
+          evictMany(m.business)
+          break
+        case 'evict_all':
+          evictMany()
+          break
+      }
     },
-    lastWriteAt: (key) => written.get(key),
+    version: (key) => Math.max(written.get(key)?.version ?? 0, massEviction),
+    latest: (key) => written.get(key)?.decision,
+    syncStreak,
   }
 }
 

@@ -6,13 +6,14 @@ import { toUpstreamError, type UpstreamError, type UpstreamErrorKind } from '../
 import type { DecisionSource } from '../schemas/can-call.js'
 import { pairKey, type DecisionCache } from './cache.js'
 import { decide, type Decision } from './decide.js'
-import type { SharedDecision, SharedTier } from '../shared/redis-tier.js'
+import type { ConsentEvents } from './events.js'
+import { askFleet, type FleetTier } from './fleet.js'
 
 export interface LookupResult {
   decision: Decision
   source: DecisionSource
-  /** How the cache answered: a hit, a miss that asked Kaleyra, or a miss that joined one already in flight. */
-  cache: 'hit' | 'miss' | 'coalesced'
+  /** How the cache answered: a hit, a miss, a miss that joined one in flight, or one the fleet answered. */
+  cache: 'hit' | 'miss' | 'coalesced' | 'shared'
   /** Time spent waiting for Kaleyra, on misses. */
   upstreamMs?: number
 }
@@ -28,28 +29,26 @@ export interface ConsentLookupOptions {
   find: (business: string, user: string) => Promise<PermissionRecord[]>
   clock: Clock
   logger: Logger
+  /** Bound on a whole miss (CHECK_DEADLINE_MS): fleet wait, batching window, retries. */
+  deadlineMs: number
   /** Called once per check with how the cache answered (metrics). */
   observe?: (result: LookupResult['cache']) => void
   /** True while the pair's unanswered-call streak is at its limit: an allow turns into `unanswered_streak`. */
   streakBlocked?: (key: string) => boolean
-  /** When an event last wrote the pair: a lookup that started earlier must not overwrite it. */
-  lastEventAt?: (key: string) => number | undefined
+  /** Events that may overtake a lookup in flight, and the fleet's streaks. */
+  events?: Pick<ConsentEvents, 'version' | 'latest' | 'syncStreak'>
   /** The shared tier (REDIS_URL): read before Kaleyra, written after, one fetch per cold pair across the fleet. */
-  shared?: Pick<
-    SharedTier,
-    'readDecision' | 'writeDecision' | 'acquireFetch' | 'releaseFetch' | 'awaitDecision'
-  >
-  /** How long a gate waits for another gate fetching the same pair before fetching itself. */
-  sharedWaitMs?: number
+  shared?: FleetTier
 }
 
 interface Loaded {
   decision: Decision
   /** Time spent waiting for Kaleyra; absent when another gate's answer was used. */
   upstreamMs?: number
-  /** Taken from the shared tier. */
-  shared?: boolean
+  from: 'upstream' | 'shared'
 }
+
+const DEADLINE_MARGIN_MS = 50
 
 /** Retry-After hints, in seconds, for answers Kaleyra could not give (an error's own value wins). */
 const RETRY_AFTER_SECONDS: Record<UpstreamErrorKind, number> = {
@@ -62,54 +61,88 @@ const RETRY_AFTER_SECONDS: Record<UpstreamErrorKind, number> = {
 }
 
 export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
-  const { cache, clock } = opts
+  const { cache, clock, shared, events } = opts
   const log = opts.logger.child({ module: 'lookup' })
   // Concurrent misses for one pair share one upstream request. lru-cache's fetch() coalesces too, but it
   // always stores what it fetched, and a decision whose TTL computes to 0 must not be stored at all.
   const inflight = new Map<string, Promise<Loaded>>()
-  const { shared } = opts
 
-  /** The fleet's answer: another gate's stored decision, or the one it is fetching right now. */
-  async function fromShared(key: string): Promise<{ found?: SharedDecision; leader: boolean }> {
-    if (!shared) return { leader: false }
-    const stored = usable(await shared.readDecision(key))
-    if (stored) return { found: stored, leader: false }
-    if (await shared.acquireFetch(key)) return { leader: true }
-    const found = usable(await shared.awaitDecision(key, opts.sharedWaitMs ?? 0))
-    // The fetching gate gave up or took too long: ask Kaleyra ourselves, as a gate alone would.
-    return found ? { found, leader: false } : { leader: await shared.acquireFetch(key) }
-  }
-
-  /** Another gate's clock may run behind: a shared allow at or past its consent's expiry is no answer. */
-  function usable(found: SharedDecision | undefined): SharedDecision | undefined {
-    if (!found) return undefined
-    const { decision } = found
-    return decision.allowed && decision.expiresAtMs !== null && decision.expiresAtMs <= clock.now()
-      ? undefined
-      : found
-  }
-
-  async function load(key: string, business: string, user: string): Promise<Loaded> {
+  async function load(key: string, business: string, user: string, fresh: boolean): Promise<Loaded> {
     const started = performance.now()
-    const startedAt = clock.now()
-    const { found, leader } = await fromShared(key)
-    if (found) {
-      cache.set(key, found.decision, found.ttlMs)
-      return { decision: found.decision, shared: true }
+    const version = events?.version(key) ?? 0
+    // Half the deadline for another gate's fetch, so our own still fits in what is left.
+    const fleet =
+      shared && !fresh ? await askFleet(shared, key, opts.deadlineMs / 2, clock) : { leader: false }
+    if (fleet.found) {
+      cache.set(key, fleet.found.decision, fleet.found.ttlMs)
+      if (fleet.found.decision.allowed) await events?.syncStreak(key)
+      return { decision: fleet.found.decision, from: 'shared' }
     }
     try {
       const decision = decide(await opts.find(business, user), clock.now())
-      // A permission reply that arrived while Kaleyra was being asked is newer than its answer.
-      const overtaken = (opts.lastEventAt?.(key) ?? -Infinity) >= startedAt && cache.get(key)
-      if (overtaken) return { decision: overtaken, upstreamMs: performance.now() - started }
+      const upstreamMs = performance.now() - started
+      // An event that arrived while Kaleyra was being asked is newer than its answer: it wins, and Kaleyra's
+      // answer is not stored. A deny still counts: never trade a fresh deny for an older allow.
+      if ((events?.version(key) ?? 0) !== version) {
+        const event = events?.latest(key)
+        return {
+          decision: event && !(decision.allowed === false && event.allowed) ? event : decision,
+          upstreamMs,
+          from: 'upstream',
+        }
+      }
       const ttlMs = cache.set(key, decision)
-      shared?.writeDecision(key, decision, ttlMs)
+      shared?.writeDecision(key, decision, ttlMs, 'upstream')
+      if (decision.allowed) await events?.syncStreak(key)
       log.debug({ reason: decision.reason }, 'kaleyra answered')
-      return { decision, upstreamMs: performance.now() - started }
+      return { decision, upstreamMs, from: 'upstream' }
     } catch (err) {
-      throw toGateError(toUpstreamError(err))
+      throw fromUpstream(toUpstreamError(err))
     } finally {
-      if (leader) shared?.releaseFetch(key)
+      if (fleet.leader) shared?.releaseFetch(key)
+    }
+  }
+
+  /**
+   * The miss answers within the deadline whatever happens below it (fleet wait, batching window, retries); a
+   * late answer still fills the cache. The margin lets the Kaleyra layer report its own cause first.
+   */
+  function withinDeadline(pending: Promise<Loaded>): Promise<Loaded> {
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new GateError('upstream_unavailable', 'The check deadline passed before Kaleyra answered', {
+              retryAfterSeconds: 1,
+            }),
+          ),
+        opts.deadlineMs + DEADLINE_MARGIN_MS,
+      )
+    })
+    return Promise.race([pending, late]).finally(() => clearTimeout(timer))
+  }
+
+  async function miss(key: string, business: string, user: string, fresh: boolean): Promise<LookupResult> {
+    let pending = fresh ? undefined : inflight.get(key)
+    const coalesced = pending !== undefined
+    if (!pending) {
+      pending = load(key, business, user, fresh).finally(() => inflight.delete(key))
+      // A fresh check joins no earlier lookup, but later ones may join it.
+      inflight.set(key, pending)
+    }
+    try {
+      const { decision, upstreamMs, from } = await withinDeadline(pending)
+      const kind = coalesced ? 'coalesced' : from === 'shared' ? 'shared' : 'miss'
+      opts.observe?.(kind)
+      const source = decision.origin === 'event' ? 'event' : from === 'shared' ? 'cache' : 'upstream'
+      return { decision, upstreamMs, source, cache: kind }
+    } catch (err) {
+      opts.observe?.(coalesced ? 'coalesced' : 'miss')
+      // Stale-if-error (off unless configured): the cache bounds it, and never past an allow's expiry.
+      const stale = cache.getStale(key)
+      if (stale) return { decision: stale, source: 'stale', cache: coalesced ? 'coalesced' : 'miss' }
+      throw err
     }
   }
 
@@ -119,49 +152,27 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     return { ...result, decision: { ...result.decision, allowed: false, reason: 'unanswered_streak' } }
   }
 
-  const sourceOf = (d: Decision, fallback: DecisionSource): DecisionSource =>
-    d.origin === 'event' ? 'event' : fallback
-
-  async function miss(key: string, business: string, user: string): Promise<LookupResult> {
-    let pending = inflight.get(key)
-    const kind = pending ? 'coalesced' : 'miss'
-    if (!pending) {
-      pending = load(key, business, user).finally(() => inflight.delete(key))
-      inflight.set(key, pending)
-    }
-    opts.observe?.(kind)
-    try {
-      const { decision, upstreamMs, shared: fromFleet } = await pending
-      return {
-        decision,
-        upstreamMs,
-        source: sourceOf(decision, fromFleet ? 'cache' : 'upstream'),
-        cache: kind,
-      }
-    } catch (err) {
-      // Stale-if-error (off unless configured): the cache bounds it, and never past an allow's expiry.
-      const stale = cache.getStale(key)
-      if (stale) return { decision: stale, source: 'stale', cache: kind }
-      throw err
-    }
-  }
-
   return {
     async check(business, user, options) {
       const key = pairKey(business, user)
-      if (options?.fresh !== true) {
+      const fresh = options?.fresh === true
+      if (!fresh) {
         const hit = cache.get(key)
         if (hit) {
           opts.observe?.('hit')
-          return withStreak(key, { decision: hit, source: sourceOf(hit, 'cache'), cache: 'hit' })
+          return withStreak(key, {
+            decision: hit,
+            source: hit.origin === 'event' ? 'event' : 'cache',
+            cache: 'hit',
+          })
         }
       }
-      return withStreak(key, await miss(key, business, user))
+      return withStreak(key, await miss(key, business, user, fresh))
     },
   }
 }
 
-function toGateError(err: UpstreamError): GateError {
+function fromUpstream(err: UpstreamError): GateError {
   const retryAfterSeconds = err.opts.retryAfterSeconds ?? RETRY_AFTER_SECONDS[err.kind]
   const reason = err.kind === 'auth_failed' ? 'upstream_auth_failed' : 'upstream_unavailable'
   return new GateError(reason, err.message, { retryAfterSeconds, cause: err })

@@ -8,6 +8,7 @@ import { createDeadline, type UpstreamGuard } from './guard.js'
 import {
   AUTH_FAILED_CODE,
   DEFAULT_PAGE_SIZE,
+  SUCCESS_CODE,
   checkCodeEnvelope,
   checkSuccessEnvelope,
   recordExpiry,
@@ -31,7 +32,7 @@ export interface KaleyraClientOptions {
   baseUrl: string
   sid: string
   apiKey: string
-  /** Connect, headers and body timeout of each request. A whole lookup also ends after 2 x this. */
+  /** Connect, headers and body timeout of each request. */
   timeoutMs: number
   clock: Clock
   logger: Logger
@@ -52,8 +53,6 @@ export interface KaleyraClientOptions {
 export interface KaleyraClient {
   /** All records for the given numbers, every page read. Throws UpstreamError. */
   listPermissions(businesses: readonly string[], users: readonly string[]): Promise<PermissionRecord[]>
-  /** The records for exactly this pair (usually zero or one). Throws UpstreamError. */
-  findPair(business: string, user: string): Promise<PermissionRecord[]>
   close(): Promise<void>
 }
 
@@ -114,9 +113,8 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
         const at = offset
         const env = await guard.run((signal) => fetchPage(query, at, signal), deadline)
         for (const r of env.data) records.push(toRecord(r))
-        const step = env.limit ?? pageSize
-        offset = (env.offset ?? offset) + step
-        if (env.total === undefined || env.data.length === 0 || step <= 0 || offset >= env.total) break
+        if (!morePages(env, at, pageSize)) break
+        offset = at + (env.limit ?? pageSize)
       }
     } catch (err) {
       throw toUpstreamError(err)
@@ -126,12 +124,21 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
 
   return {
     listPermissions,
-    async findPair(business, user) {
-      const records = await listPermissions([business], [user])
-      return records.filter((r) => r.business === business && r.user === user)
-    },
     close: () => pool.close(),
   }
+}
+
+/**
+ * Whether another page may hold records: a stricter record on a page never read would be missed, so when
+ * Kaleyra gives no `total`, a full page means "read on". A page answered for another offset is an error.
+ */
+export function morePages(env: KaleyraSuccessEnvelope, at: number, pageSize: number): boolean {
+  if (env.offset !== undefined && env.offset !== at) {
+    throw new UpstreamError('error', `Kaleyra answered offset ${env.offset} for offset ${at}`)
+  }
+  const step = env.limit ?? pageSize
+  if (env.data.length === 0 || step <= 0) return false
+  return env.total === undefined ? env.data.length >= step : at + step < env.total
 }
 
 function encodeList(numbers: readonly string[]): string {
@@ -159,7 +166,7 @@ export function readEnvelope(
   }
   if (status !== 200) return fail('error', `Kaleyra answered HTTP ${status}${code ? ` ${code}` : ''}`, status)
   if (body === undefined) return fail('error', 'Kaleyra answered with a body that is not JSON', status)
-  if (code !== 'WA200')
+  if (code !== SUCCESS_CODE)
     return fail('error', `Kaleyra answered code ${code ?? '(none)'} instead of WA200`, status)
   if (!checkSuccessEnvelope.Check(body)) {
     const first = checkSuccessEnvelope.Errors(body)[0]

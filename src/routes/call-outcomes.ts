@@ -39,7 +39,7 @@ export const callOutcomeRoutes: FastifyPluginAsyncTypebox<{
       const results = []
       // In order: two outcomes of one pair in a report count one after the other.
       for (const o of parsed) {
-        const streak = await events.applyOutcome({ ...o, errorCode: o.error_code })
+        const streak = await events.applyOutcome({ ...o, errorCode: o.error_code, decisionId: o.decision_id })
         metrics.events.inc({ kind: 'call_outcome', result: 'applied' })
         const blocked = streaks.blocked(pairKey(o.business, o.user))
         results.push({ business: o.business, user: o.user, unanswered_streak: streak, blocked })

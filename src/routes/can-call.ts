@@ -7,6 +7,9 @@ import type { ConsentLookup, LookupResult } from '../consent/lookup.js'
 import { BatchRequest, BatchResponse, CanCallQuery, DecisionBody } from '../schemas/can-call.js'
 import { InvalidRequestBody, UnauthorizedBody, UnavailableBody } from '../schemas/errors.js'
 
+/** Checks of one batch request in flight at once: 4 full micro-batches of one business. */
+const BATCH_CONCURRENCY = 100
+
 const ERROR_RESPONSES = { 400: InvalidRequestBody, 401: UnauthorizedBody, 503: UnavailableBody }
 
 /** The one question dialers ask before every call, one pair at a time or a campaign at once. */
@@ -61,14 +64,13 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
     async (req) => {
       const events = req.body.checks.map((): DecisionEvent => ({}))
       req.decisions = events
-      const results = await Promise.all(
-        req.body.checks.map((check, i) =>
-          answer(events[i] ?? {}, check.business, check.user, false).catch((err: unknown) => {
-            const body = errorBody(toGateError(err))
-            if (events[i]) events[i].body = body
-            return body
-          }),
-        ),
+      // A bounded number at a time: a campaign pre-check must not fill the upstream queue that live checks need.
+      const results = await mapLimit(req.body.checks, BATCH_CONCURRENCY, (check, i) =>
+        answer(events[i] ?? {}, check.business, check.user, false).catch((err: unknown) => {
+          const body = errorBody(toGateError(err))
+          if (events[i]) events[i].body = body
+          return body
+        }),
       )
       return { results }
     },
@@ -95,4 +97,19 @@ export function decisionBody(
     checked_at: new Date(decision.checkedAtMs).toISOString(),
     decision_id: randomUUID(),
   }
+}
+
+/** Maps with at most `limit` calls in flight, results in input order. */
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length)
+  let next = 0
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T, i)
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
 }

@@ -17,7 +17,8 @@ export async function registerDocs(app: App): Promise<void> {
       },
       tags: [
         { name: 'consent', description: 'Pre-call consent checks' },
-        { name: 'operations', description: 'Health, readiness and documents' },
+        { name: 'events', description: 'Permission replies and call outcomes pushed to the gate' },
+        { name: 'operations', description: 'Health, readiness, metrics, invalidation and documents' },
       ],
     },
   })

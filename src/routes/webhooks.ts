@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { createBasicCheck, createBearerCheck, verifyMetaSignature } from '../auth.js'
+import { createBasicCheck, createBearerCheck, sameSecret, verifyMetaSignature } from '../auth.js'
 import type { Config } from '../config.js'
 import type { ConsentEvents, PermissionReply, ReplyResult } from '../consent/events.js'
 import { permissionReplies } from '../consent/permission-replies.js'
@@ -123,7 +123,6 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<Options> = async (
   }
 
   if (metaVerifyToken) {
-    const verify = createBearerCheck([metaVerifyToken])
     app.get(
       '/webhooks/meta',
       {
@@ -141,7 +140,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<Options> = async (
       },
       async (req, reply) => {
         const q = req.query
-        const ok = q['hub.mode'] === 'subscribe' && verify(`Bearer ${q['hub.verify_token']}`)
+        const ok = q['hub.mode'] === 'subscribe' && sameSecret(q['hub.verify_token'], metaVerifyToken)
         void reply.type('text/plain')
         return ok ? q['hub.challenge'] : reply.code(403).send('verify token mismatch')
       },

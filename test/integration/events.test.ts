@@ -27,6 +27,7 @@ describe('POST /webhooks/kaleyra', () => {
   it('a reject makes the next check deny at once, with no upstream request', async () => {
     h = await startHarness({ consents: GRANTED, env: ENV })
     expect((await h.canCall(USER)).body.allowed).toBe(true)
+    h.clock.advance(2000)
     const res = await kaleyra([
       replyMessage({ id: 'wamid.1', user: USER, at: T0 + 1000, response: 'reject' }),
     ])
@@ -101,12 +102,42 @@ describe('POST /webhooks/kaleyra', () => {
     })
   })
 
-  it('ignores an event older than the answer Kaleyra gave', async () => {
+  it('applies a late reject even when Kaleyra answered after it: a deny never waits (fail closed)', async () => {
     h = await startHarness({ consents: GRANTED, env: ENV })
     await h.canCall(USER)
     const res = await kaleyra([replyMessage({ id: 'late', user: USER, at: T0 - 60_000, response: 'reject' })])
+    expect(res.body.applied).toBe(1)
+    expect((await h.canCall(USER)).body).toMatchObject({
+      allowed: false,
+      reason: 'consent_rejected',
+      source: 'event',
+    })
+  })
+
+  it('ignores an accept older than the answer Kaleyra gave', async () => {
+    h = await startHarness({ consents: [], env: ENV })
+    await h.canCall(USER)
+    const res = await kaleyra([
+      replyMessage({ id: 'old-accept', user: USER, at: T0 - 60_000, response: 'accept', permanent: true }),
+    ])
     expect(res.body.outdated).toBe(1)
-    expect((await h.canCall(USER)).body).toMatchObject({ allowed: true, source: 'cache' })
+    expect((await h.canCall(USER)).body).toMatchObject({
+      allowed: false,
+      reason: 'no_consent',
+      source: 'cache',
+    })
+  })
+
+  it('lets a reject win over an accept stamped the same second, in any order', async () => {
+    h = await startHarness({ consents: [], env: ENV })
+    h.clock.advance(5000)
+    const at = T0 + 1000
+    await kaleyra([replyMessage({ id: 'rej', user: USER, at, response: 'reject' })])
+    expect(
+      (await kaleyra([replyMessage({ id: 'acc', user: USER, at, response: 'accept', permanent: true })])).body
+        .outdated,
+    ).toBe(1)
+    expect((await h.canCall(USER)).body.reason).toBe('consent_rejected')
   })
 
   it('acknowledges and ignores other message types', async () => {
@@ -165,19 +196,26 @@ describe('POST /webhooks/kaleyra', () => {
     expect((await kaleyra([])).status).toBe(404)
   })
 
-  it('overrides a lookup that was in flight when the event arrived', async () => {
-    h = await startHarness({ consents: GRANTED, env: ENV })
+  it.each([
+    ['a reply sent before the lookup started (delivery lags)', {}],
+    ['no caching of denies at all', { CACHE_NEGATIVE_TTL_SECONDS: '0' }],
+  ])('lets a reject that arrives during a lookup win over its answer: %s', async (_name, extra) => {
+    h = await startHarness({ consents: GRANTED, env: { ...ENV, ...extra } })
+    h.clock.advance(3000)
     h.sim.setFault({ kind: 'latency', ms: 200 }, 1)
     const inflight = h.canCall(USER)
     while (h.sim.requests.length === 0) await new Promise((r) => setTimeout(r, 5))
-    h.clock.advance(1000)
+    // The user replied 2 s before the lookup began; the webhook only reaches the gate now.
     await kaleyra([replyMessage({ id: 'during', user: USER, at: T0 + 1000, response: 'reject' })])
     expect((await inflight).body).toMatchObject({
       allowed: false,
       reason: 'consent_rejected',
       source: 'event',
     })
-    expect((await h.canCall(USER)).body).toMatchObject({ allowed: false, source: 'event' })
+    // With denies cached, the next check keeps it; with CACHE_NEGATIVE_TTL_SECONDS=0 it asks Kaleyra again.
+    if (!('CACHE_NEGATIVE_TTL_SECONDS' in extra)) {
+      expect((await h.canCall(USER)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
+    }
   })
 })
 

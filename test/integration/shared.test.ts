@@ -26,16 +26,19 @@ afterEach(async () => {
   stops = []
 })
 
+let currentPrefix = ''
+
 /** Two sidecars sharing one Redis and one Kaleyra. */
 async function twoGates(url: string, env: Record<string, string> = {}) {
   sim = createKaleyraSimulator({ consents: [consent(USER), consent('+919000000002')] })
   await sim.listen(0)
-  const shared = { REDIS_URL: url, REDIS_KEY_PREFIX: freshPrefix(), WEBHOOK_BEARER_TOKEN: BEARER, ...env }
+  currentPrefix = freshPrefix()
+  const shared = { REDIS_URL: url, REDIS_KEY_PREFIX: currentPrefix, WEBHOOK_BEARER_TOKEN: BEARER, ...env }
   const a = await startHarness({ sim, env: shared, logLevel: 'warn' })
   const b = await startHarness({ sim, env: shared, logLevel: 'warn' })
   gates = [a, b]
-  await waitFor(async () => (await a.get('/readyz')).body.shared.mode === 'connected', 3000)
-  await waitFor(async () => (await b.get('/readyz')).body.shared.mode === 'connected', 3000)
+  await waitFor(async () => (await a.get('/readyz')).body.shared.mode === 'connected', 10_000)
+  await waitFor(async () => (await b.get('/readyz')).body.shared.mode === 'connected', 10_000)
   // Subscriptions follow readiness by a round trip.
   await new Promise((r) => setTimeout(r, 50))
   return [a, b] as const
@@ -75,6 +78,40 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
     expect((await a.canCall(USER)).body.reason).toBe('unanswered_streak')
   })
 
+  it('skips the shared cache too with fresh=true', async () => {
+    const [a, b] = await twoGates(url)
+    await a.canCall(USER)
+    expect((await b.canCall(USER, '&fresh=true')).body).toMatchObject({ source: 'upstream' })
+    expect(sim.requests).toHaveLength(2)
+  })
+
+  it('knows the fleet streak on a gate that started after the calls were reported', async () => {
+    const [a] = await twoGates(url, { UNANSWERED_STREAK_LIMIT: '2' })
+    for (let i = 0; i < 2; i++) {
+      await post(`${a.url}/call-outcomes`, { business: BUSINESS, user: USER, outcome: 'unanswered' })
+    }
+    const late = await startHarness({
+      sim,
+      env: { REDIS_URL: url, REDIS_KEY_PREFIX: currentPrefix, UNANSWERED_STREAK_LIMIT: '2' },
+      logLevel: 'warn',
+    })
+    gates.push(late)
+    await waitFor(async () => (await late.get('/readyz')).body.shared.mode === 'connected', 10_000)
+    expect((await late.canCall(USER)).body.reason).toBe('unanswered_streak')
+  })
+
+  it('carries an admin eviction to every gate', async () => {
+    const [a, b] = await twoGates(url, { ADMIN_API_TOKEN: 'admin-token-0123456789abc' })
+    await a.canCall(USER)
+    await b.canCall(USER)
+    const { request } = await import('undici')
+    await request(`${a.url}/cache?business=%2B918000000001`, {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer admin-token-0123456789abc' },
+    })
+    await waitFor(async () => (await b.canCall(USER)).body.source === 'upstream', 1000)
+  })
+
   it('dedupes a webhook delivered to both gates', async () => {
     const [a, b] = await twoGates(url)
     const reply = replyMessage({ id: `d-${Date.now()}`, user: USER, at: T0, response: 'reject' })
@@ -104,7 +141,7 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
       env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix, CACHE_MAX_TTL_SECONDS: '3600' },
     })
     gates = [g]
-    await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 3000)
+    await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 10_000)
     await g.canCall(USER)
     await g.canCall('+919000000009')
     const admin = new Redis(url)
@@ -129,7 +166,7 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
     await sim.listen(0)
     const g = await startHarness({ sim, env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix } })
     gates = [g]
-    await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 3000)
+    await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 10_000)
     const admin = new Redis(url)
     try {
       // As a gate whose clock runs behind would have written it: an allow that expired a second ago.

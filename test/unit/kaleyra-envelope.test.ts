@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { parseExpiry, readEnvelope } from '../../src/kaleyra/client.js'
+import { morePages, parseExpiry, readEnvelope } from '../../src/kaleyra/client.js'
 import { UpstreamError, parseRetryAfter, toUpstreamError } from '../../src/kaleyra/errors.js'
 import { recordExpiry } from '../../src/kaleyra/wire.js'
 
@@ -297,5 +297,24 @@ describe('parseRetryAfter', () => {
     ['words', 'soon', undefined],
   ])('reads %s', (_label, value, seconds) => {
     expect(parseRetryAfter(value, NOW)).toBe(seconds)
+  })
+})
+
+describe('morePages', () => {
+  const page = (n: number, extra: Record<string, number> = {}) =>
+    ({ code: 'WA200', data: Array.from({ length: n }, () => ({})), ...extra }) as never
+
+  it('reads on while offset + limit is below total', () => {
+    expect(morePages(page(25, { limit: 25, offset: 0, total: 60 }), 0, 25)).toBe(true)
+    expect(morePages(page(10, { limit: 25, offset: 50, total: 60 }), 50, 25)).toBe(false)
+  })
+
+  it('reads on after a full page when Kaleyra gives no total, and stops after a short one', () => {
+    expect(morePages(page(25, { limit: 25 }), 0, 25)).toBe(true)
+    expect(morePages(page(24, { limit: 25 }), 25, 25)).toBe(false)
+  })
+
+  it('fails on a page answered for another offset instead of reading it again', () => {
+    expect(() => morePages(page(25, { limit: 25, offset: 0, total: 100 }), 25, 25)).toThrow(UpstreamError)
   })
 })

@@ -1,0 +1,43 @@
+import Type, { type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { Consent, DecisionReason } from './can-call.js'
+
+/**
+ * What the gate remembers of one answer, in the cache and in Redis: the verdict and the record behind it.
+ * The schema checks what other gates publish or store before this gate trusts it.
+ */
+export const StoredDecision = Type.Object({
+  /** Where the record came from: Kaleyra, or a permission-reply event pushed to a webhook. */
+  origin: Type.Union([Type.Literal('upstream'), Type.Literal('event')]),
+  allowed: Type.Boolean(),
+  reason: DecisionReason,
+  consent: Type.Union([Consent, Type.Null()]),
+  /** When Kaleyra was asked, or when the event happened (epoch ms). */
+  checkedAtMs: Type.Number(),
+  /** The consent's own expiry (epoch ms), null when permanent or absent. */
+  expiresAtMs: Type.Union([Type.Number(), Type.Null()]),
+})
+export type StoredDecision = Static<typeof StoredDecision>
+
+const checkStoredDecision = Compile(StoredDecision)
+
+/** A well-formed decision whose verdict agrees with its reason: a shared entry never invents a yes. */
+export function isTrustedDecision(value: unknown): value is StoredDecision {
+  return checkStoredDecision.Check(value) && value.allowed === (value.reason === 'consent_granted')
+}
+
+/** What one gate tells the others, so a webhook or call outcome that reached it reaches every sidecar. */
+export const BusMessage = Type.Union([
+  Type.Object({ type: Type.Literal('decision'), key: Type.String(), decision: StoredDecision }),
+  Type.Object({ type: Type.Literal('streak'), key: Type.String(), count: Type.Integer({ minimum: 0 }) }),
+  Type.Object({ type: Type.Literal('evict'), key: Type.String() }),
+  Type.Object({ type: Type.Literal('evict_business'), business: Type.String() }),
+  Type.Object({ type: Type.Literal('evict_all') }),
+])
+export type BusMessage = Static<typeof BusMessage>
+
+const checkBusMessage = Compile(BusMessage)
+
+export function isBusMessage(value: unknown): value is BusMessage {
+  return checkBusMessage.Check(value) && (value.type !== 'decision' || isTrustedDecision(value.decision))
+}
