@@ -94,3 +94,16 @@ export async function startHarness(
     },
   }
 }
+
+/** A temporary grant of BUSINESS to `user`, valid a day from T0, as the simulator stores it. */
+export function grant(user: string, over: Partial<SimConsent> = {}): SimConsent {
+  return {
+    business: BUSINESS,
+    user,
+    response: 'accept',
+    can_perform_action: true,
+    is_permanent: false,
+    expiresAt: T0 + DAY_MS,
+    ...over,
+  }
+}

@@ -1,17 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { BUSINESS, grant, startHarness, type Harness } from '../helpers/gate.js'
 
 const USER = '+919876543210'
-const CONSENTS = [
-  {
-    business: BUSINESS,
-    user: USER,
-    response: 'accept',
-    can_perform_action: true,
-    is_permanent: false,
-    expiresAt: T0 + DAY_MS,
-  },
-]
+const CONSENTS = [grant(USER)]
 
 let h: Harness
 afterEach(async () => h?.close())

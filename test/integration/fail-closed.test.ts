@@ -1,18 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createKaleyraSimulator, type SimFault } from '../../src/kaleyra/simulator.js'
-import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { BUSINESS, grant, startHarness, type Harness } from '../helpers/gate.js'
 
 const USER = '+919000000001'
-const GRANTED = [
-  {
-    business: BUSINESS,
-    user: USER,
-    response: 'accept',
-    can_perform_action: true,
-    is_permanent: false,
-    expiresAt: T0 + DAY_MS,
-  },
-]
+const GRANTED = [grant(USER)]
 
 let h: Harness
 afterEach(async () => h?.close())

@@ -1,15 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { grant, startHarness, type Harness } from '../helpers/gate.js'
 
 const user = (i: number) => `+91900000${String(i).padStart(4, '0')}`
-const CONSENTS = Array.from({ length: 20 }, (_, i) => ({
-  business: BUSINESS,
-  user: user(i),
-  response: 'accept',
-  can_perform_action: true,
-  is_permanent: false,
-  expiresAt: T0 + DAY_MS,
-}))
+const CONSENTS = Array.from({ length: 20 }, (_, i) => grant(user(i)))
 
 let h: Harness
 afterEach(async () => h?.close())
