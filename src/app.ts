@@ -62,13 +62,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   app.addHook('preClose', async () => {
     lifecycle.state = 'shutting_down'
   })
-  app.addHook('onSend', async (_req, reply) => {
+  // Hot-path hooks take callbacks: an async hook costs a promise per request.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     // A keep-alive connection whose check finishes while draining would otherwise hold close() open.
     if (lifecycle.state === 'shutting_down') void reply.header('connection', 'close')
+    done(null, payload)
   })
-  app.addHook('onResponse', async (req, reply) => {
-    const route = req.routeOptions.url ?? 'unmatched'
-    metrics.httpDuration.observe({ route, status_code: reply.statusCode }, reply.elapsedTime / 1000)
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
+    done()
   })
   app.addHook('onClose', async () => gate.close())
   app.decorateRequest('decisions', null)

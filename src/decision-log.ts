@@ -32,7 +32,7 @@ export function createDecisionRecorder(opts: {
     record({ business, user, body, upstreamMs }) {
       if (!body) return
       const source = 'source' in body ? body.source : 'none'
-      opts.metrics.decisions.inc({ reason: body.reason, source })
+      opts.metrics.countDecision(body.reason, source)
       log.info(
         {
           decision_id: body.decision_id,

@@ -22,6 +22,10 @@ export interface GateMetrics {
   readonly evictions: Counter<'cause'>
   readonly redisUp: Gauge
   readonly redisErrors: Counter<'op'>
+  /** Times one served request; the labelled child is kept, so the hot path hashes no labels. */
+  observeRequest(route: string, statusCode: number, seconds: number): void
+  /** Counts one answer of /can-call, the same way. */
+  countDecision(reason: string, source: string): void
   /** Where consent_gate_cache_entries reads its value at scrape time. */
   setCacheSizeSource(size: () => number): void
   /** consent_gate_upstream_circuit_state: 1 for the current state, 0 for the others. */
@@ -62,18 +66,42 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
     for (const s of CIRCUIT_STATES) circuit.set({ state: s }, s === state ? 1 : 0)
   }
   setCircuitState('closed')
+  const decisions = new Counter({
+    name: 'consent_gate_decisions_total',
+    help: 'Answers of /can-call by reason and source (cache, upstream, event, stale; none for errors), 4xx and 5xx included.',
+    labelNames: ['reason', 'source'] as const,
+    registers,
+  })
+  const httpDuration = new Histogram({
+    name: 'consent_gate_http_request_duration_seconds',
+    help: 'Duration of requests served by the gate, by route template and status code.',
+    labelNames: ['route', 'status_code'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  })
+  // Label sets are few (route templates x statuses, reasons x sources): their children are kept by key.
+  const requestChildren = new Map<string, ReturnType<typeof httpDuration.labels>>()
+  const decisionChildren = new Map<string, ReturnType<typeof decisions.labels>>()
   return {
+    decisions,
+    httpDuration,
+    observeRequest(route, statusCode, seconds) {
+      const key = `${route} ${statusCode}`
+      let child = requestChildren.get(key)
+      if (!child) requestChildren.set(key, (child = httpDuration.labels(route, String(statusCode))))
+      child.observe(seconds)
+    },
+    countDecision(reason, source) {
+      const key = `${reason} ${source}`
+      let child = decisionChildren.get(key)
+      if (!child) decisionChildren.set(key, (child = decisions.labels(reason, source)))
+      child.inc()
+    },
     setCacheSizeSource: (size) => {
       cacheSize = size
     },
     setCircuitState,
     registry,
-    decisions: new Counter({
-      name: 'consent_gate_decisions_total',
-      help: 'Answers of /can-call by reason and source (cache, upstream, none for errors), 4xx and 5xx included.',
-      labelNames: ['reason', 'source'],
-      registers,
-    }),
     cacheLookups: new Counter({
       name: 'consent_gate_cache_lookups_total',
       help: 'Cache lookups: hit, miss (asked Kaleyra) or coalesced (joined a request already in flight).',
@@ -115,13 +143,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       name: 'consent_gate_redis_errors_total',
       help: 'Redis operations that failed or timed out, by operation; each fell back to in-process state.',
       labelNames: ['op'],
-      registers,
-    }),
-    httpDuration: new Histogram({
-      name: 'consent_gate_http_request_duration_seconds',
-      help: 'Duration of requests served by the gate, by route template and status code.',
-      labelNames: ['route', 'status_code'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
   }

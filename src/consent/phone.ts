@@ -11,6 +11,7 @@ export type PhoneParse = { ok: true; value: string } | { ok: false; why: string 
  * Spaces, dashes, dots and parentheses are ignored; anything else (letters, commas, `&`) is rejected.
  */
 export function parsePhone(raw: string): PhoneParse {
+  if (E164.test(raw)) return { ok: true, value: raw }
   if (raw.length > 64) return { ok: false, why: 'is longer than 64 characters' }
   const compact = raw.replace(FORMATTING, '')
   if (E164.test(compact)) return { ok: true, value: compact }

@@ -77,8 +77,9 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
   )
 
   // After the answer is sent: decision log lines and counters never delay a dialer.
-  app.addHook('onResponse', async (req) => {
+  app.addHook('onResponse', (req, _reply, done) => {
     for (const event of req.decisions ?? []) recorder.record(event)
+    done()
   })
 }
 

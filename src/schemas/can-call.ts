@@ -17,14 +17,15 @@ export const CanCallQuery = Type.Object({
 export type CanCallQuery = Static<typeof CanCallQuery>
 
 /** Reasons a 200 decision can carry. `consent_granted` is the only one with `allowed: true`. */
-export const DecisionReason = Type.Union([
-  Type.Literal('consent_granted'),
-  Type.Literal('consent_rejected'),
-  Type.Literal('consent_expired'),
-  Type.Literal('action_not_permitted'),
-  Type.Literal('no_consent'),
-  Type.Literal('consent_unrecognized'),
-  Type.Literal('unanswered_streak'),
+// Enums rather than unions of literals: one `enum` keyword reads better in OpenAPI and serializes faster.
+export const DecisionReason = Type.Enum([
+  'consent_granted',
+  'consent_rejected',
+  'consent_expired',
+  'action_not_permitted',
+  'no_consent',
+  'consent_unrecognized',
+  'unanswered_streak',
 ])
 export type DecisionReason = Static<typeof DecisionReason>
 
@@ -43,12 +44,7 @@ export type Consent = Static<typeof Consent>
  * webhook or a reported call outcome; `stale`: Kaleyra could not answer and CACHE_STALE_IF_ERROR_SECONDS let an
  * expired entry answer.
  */
-export const DecisionSource = Type.Union([
-  Type.Literal('cache'),
-  Type.Literal('upstream'),
-  Type.Literal('stale'),
-  Type.Literal('event'),
-])
+export const DecisionSource = Type.Enum(['cache', 'upstream', 'stale', 'event'])
 export type DecisionSource = Static<typeof DecisionSource>
 
 export const DecisionBody = Type.Object({
