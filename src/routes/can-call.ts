@@ -7,7 +7,7 @@ import type { ConsentLookup, LookupResult } from '../consent/lookup.js'
 import { BatchRequest, BatchResponse, CanCallQuery, DecisionBody } from '../schemas/can-call.js'
 import { InvalidRequestBody, UnauthorizedBody, UnavailableBody } from '../schemas/errors.js'
 
-/** Checks of one batch request in flight at once: 4 full micro-batches of one business. */
+/** Checks of one batch request in flight at once, started together: 4 full micro-batches of one business. */
 const BATCH_CONCURRENCY = 100
 
 const ERROR_RESPONSES = { 400: InvalidRequestBody, 401: UnauthorizedBody, 503: UnavailableBody }
@@ -65,7 +65,7 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
       const events = req.body.checks.map((): DecisionEvent => ({}))
       req.decisions = events
       // A bounded number at a time: a campaign pre-check must not fill the upstream queue that live checks need.
-      const results = await mapLimit(req.body.checks, BATCH_CONCURRENCY, (check, i) =>
+      const results = await inWaves(req.body.checks, BATCH_CONCURRENCY, (check, i) =>
         answer(events[i] ?? {}, check.business, check.user, false).catch((err: unknown) => {
           const body = errorBody(toGateError(err))
           if (events[i]) events[i].body = body
@@ -100,17 +100,18 @@ export function decisionBody(
   }
 }
 
-/** Maps with at most `limit` calls in flight, results in input order. */
-async function mapLimit<T, R>(
+/**
+ * Maps in waves of `size`: each wave starts together, so the micro-batcher sees it as one burst (a sliding window
+ * would feed it one check at a time and split every batch), and no more than `size` checks are ever in flight.
+ */
+async function inWaves<T, R>(
   items: readonly T[],
-  limit: number,
+  size: number,
   fn: (item: T, i: number) => Promise<R>,
 ): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length)
-  let next = 0
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T, i)
+  const out: R[] = []
+  for (let start = 0; start < items.length; start += size) {
+    out.push(...(await Promise.all(items.slice(start, start + size).map((item, k) => fn(item, start + k)))))
   }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
   return out
 }

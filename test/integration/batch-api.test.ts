@@ -89,6 +89,15 @@ describe('POST /can-call/batch', () => {
     expect(h.sim.requests).toHaveLength(before)
   })
 
+  it('keeps micro-batches full across 1000 distinct cold users', async () => {
+    h = await startHarness({ consents: CONSENTS })
+    const many = Array.from({ length: 1000 }, (_, i) => ({ business: BUSINESS, user: user(i) }))
+    const res = await batch({ checks: many })
+    expect(res.body.results).toHaveLength(1000)
+    // Waves of 100 reach the batcher together: about 4 requests a wave, 40 in all.
+    expect(h.sim.requests.length).toBeLessThanOrEqual(Math.ceil(1000 / 25) + 10)
+  })
+
   it('accepts 1000 checks', async () => {
     h = await startHarness({ consents: CONSENTS })
     const res = await batch({
