@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
-import { errorBody, toGateError } from './errors.js'
+import { GateError, errorBody, toGateError } from './errors.js'
 
 /** Turns a schema validation error into "<which parameter> <why>". */
 export function describeValidation(e: FastifySchemaValidationError | undefined): string {
@@ -35,7 +35,6 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
 
 export function notFoundHandler(req: FastifyRequest, reply: FastifyReply) {
   const path = req.url.split('?')[0] ?? ''
-  return reply
-    .code(404)
-    .send({ allowed: false, reason: 'not_found', message: `No route ${req.method} ${path}` })
+  // The path is echoed without its query string (phone numbers).
+  return reply.code(404).send(errorBody(new GateError('not_found', `No route ${req.method} ${path}`)))
 }

@@ -26,8 +26,6 @@ export interface CircuitBreaker {
   success(): void
   /** Counts; at the threshold opens; a half-open probe failure re-opens for another openMs. */
   failure(): void
-  /** A request that took a slot but ended neither way (e.g. cancelled): frees a half-open probe slot without changing state. */
-  release(): void
 }
 
 export function createCircuitBreaker(opts: CircuitBreakerOptions): CircuitBreaker {
@@ -87,9 +85,6 @@ export function createCircuitBreaker(opts: CircuitBreakerOptions): CircuitBreake
       if (s === 'half_open') open()
       else if (s === 'closed' && ++failures >= failureThreshold) open()
       // In open, late failures of requests sent earlier must not push the probe further away.
-    },
-    release() {
-      if (state === 'half_open') probeInFlight = false
     },
   }
 }

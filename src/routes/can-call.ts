@@ -83,11 +83,7 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
   })
 }
 
-export function decisionBody(
-  { decision, source }: LookupResult,
-  business: string,
-  user: string,
-): DecisionBody {
+function decisionBody({ decision, source }: LookupResult, business: string, user: string): DecisionBody {
   return {
     allowed: decision.allowed,
     reason: decision.reason,

@@ -89,12 +89,13 @@ describe('POST /can-call/batch', () => {
     expect(h.sim.requests).toHaveLength(before)
   })
 
-  it('keeps micro-batches full across 1000 distinct cold users', async () => {
+  it('bounds Kaleyra requests for 1000 distinct cold users to about one per 25', async () => {
     h = await startHarness({ consents: CONSENTS })
     const many = Array.from({ length: 1000 }, (_, i) => ({ business: BUSINESS, user: user(i) }))
     const res = await batch({ checks: many })
     expect(res.body.results).toHaveLength(1000)
-    // Waves of 100 reach the batcher together: about 4 requests a wave, 40 in all.
+    // With an in-process simulator a sliding window passes this too; the bench (50 ms upstream) showed the
+    // difference waves make (120 against 606 Kaleyra requests for three such batches).
     expect(h.sim.requests.length).toBeLessThanOrEqual(Math.ceil(1000 / 25) + 10)
   })
 

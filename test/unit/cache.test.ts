@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
+import { allowDecision, denyDecision } from '../helpers/decisions.js'
 import fc from 'fast-check'
 import { createDecisionCache, pairKey, type DecisionCacheOptions } from '../../src/consent/cache.js'
-import type { Decision } from '../../src/consent/decide.js'
 import { createManualClock } from '../../src/clock.js'
 
 const SECOND = 1000
@@ -23,34 +23,6 @@ function setup(opts: Partial<Omit<DecisionCacheOptions, 'clock'>> = {}) {
   return { clock, cache, t0: clock.now() }
 }
 
-function allow(checkedAtMs: number, expiresAtMs: number | null): Decision {
-  return {
-    origin: 'upstream',
-    allowed: true,
-    reason: 'consent_granted',
-    consent: {
-      response: 'accept',
-      is_permanent: expiresAtMs === null,
-      response_source: 'user_action',
-      can_perform_action: true,
-      expires_at: expiresAtMs === null ? null : new Date(expiresAtMs).toISOString(),
-    },
-    checkedAtMs,
-    expiresAtMs,
-  }
-}
-
-function deny(checkedAtMs: number): Decision {
-  return {
-    origin: 'upstream',
-    allowed: false,
-    reason: 'consent_rejected',
-    consent: null,
-    checkedAtMs,
-    expiresAtMs: null,
-  }
-}
-
 describe('pairKey', () => {
   it('gives the same key for the same pair', () => {
     expect(pairKey(BUSINESS, USER)).toBe(pairKey(BUSINESS, USER))
@@ -70,7 +42,7 @@ describe('createDecisionCache', () => {
   describe('an allow', () => {
     it('is served until its consent expires when that comes before the cap, and not at or after it', () => {
       const { clock, cache, t0 } = setup({ maxTtlMs: 5 * MINUTE })
-      const decision = allow(t0, t0 + MINUTE)
+      const decision = allowDecision(t0, t0 + MINUTE)
       cache.set(KEY, decision)
 
       clock.advance(MINUTE - 1)
@@ -83,7 +55,7 @@ describe('createDecisionCache', () => {
 
     it('is served until the cap when its consent expires later, and not at or after it', () => {
       const { clock, cache, t0 } = setup({ maxTtlMs: 5 * MINUTE })
-      cache.set(KEY, allow(t0, t0 + DAY))
+      cache.set(KEY, allowDecision(t0, t0 + DAY))
 
       clock.advance(5 * MINUTE - 1)
       expect(cache.get(KEY)?.allowed).toBe(true)
@@ -93,7 +65,7 @@ describe('createDecisionCache', () => {
 
     it('of a permanent consent is served until the cap, and not at or after it', () => {
       const { clock, cache, t0 } = setup({ maxTtlMs: 5 * MINUTE })
-      cache.set(KEY, allow(t0, null))
+      cache.set(KEY, allowDecision(t0, null))
 
       clock.advance(5 * MINUTE - 1)
       expect(cache.get(KEY)?.allowed).toBe(true)
@@ -103,7 +75,7 @@ describe('createDecisionCache', () => {
 
     it('is never returned at or past its consent expiry, even when the cap is far longer', () => {
       const { clock, cache, t0 } = setup({ maxTtlMs: DAY })
-      cache.set(KEY, allow(t0, t0 + 10 * SECOND))
+      cache.set(KEY, allowDecision(t0, t0 + 10 * SECOND))
 
       clock.set(t0 + 10 * SECOND)
       expect(cache.get(KEY)).toBeUndefined()
@@ -113,15 +85,15 @@ describe('createDecisionCache', () => {
 
     it('reports the TTL it was stored with', () => {
       const { cache, t0 } = setup({ maxTtlMs: 5 * MINUTE })
-      expect(cache.set(KEY, allow(t0, t0 + MINUTE))).toBe(60_000)
-      expect(cache.set(pairKey(BUSINESS, '+919876543211'), allow(t0, null))).toBe(300_000)
+      expect(cache.set(KEY, allowDecision(t0, t0 + MINUTE))).toBe(60_000)
+      expect(cache.set(pairKey(BUSINESS, '+919876543211'), allowDecision(t0, null))).toBe(300_000)
     })
   })
 
   describe('a deny', () => {
     it('is served for the negative TTL and not at or after its end, whatever the cap', () => {
       const { clock, cache, t0 } = setup({ maxTtlMs: DAY, negativeTtlMs: 30 * SECOND })
-      const decision = deny(t0)
+      const decision = denyDecision(t0)
       expect(cache.set(KEY, decision)).toBe(30_000)
 
       clock.advance(30 * SECOND - 1)
@@ -134,28 +106,28 @@ describe('createDecisionCache', () => {
   describe('a TTL of 0', () => {
     it('stores no allow when the cap is 0', () => {
       const { cache, t0 } = setup({ maxTtlMs: 0 })
-      expect(cache.set(KEY, allow(t0, null))).toBe(0)
+      expect(cache.set(KEY, allowDecision(t0, null))).toBe(0)
       expect(cache.size).toBe(0)
       expect(cache.get(KEY)).toBeUndefined()
     })
 
     it('stores no deny when the negative TTL is 0', () => {
       const { cache, t0 } = setup({ negativeTtlMs: 0 })
-      expect(cache.set(KEY, deny(t0))).toBe(0)
+      expect(cache.set(KEY, denyDecision(t0))).toBe(0)
       expect(cache.size).toBe(0)
       expect(cache.get(KEY)).toBeUndefined()
     })
 
     it('stores no allow whose consent already expired', () => {
       const { cache, t0 } = setup()
-      expect(cache.set(KEY, allow(t0 - MINUTE, t0 - 1))).toBe(0)
+      expect(cache.set(KEY, allowDecision(t0 - MINUTE, t0 - 1))).toBe(0)
       expect(cache.get(KEY)).toBeUndefined()
     })
 
     it('drops what was stored for the pair before, so a stale allow cannot outlive its replacement', () => {
       const { cache, t0 } = setup()
-      cache.set(KEY, allow(t0, null))
-      expect(cache.set(KEY, allow(t0, t0))).toBe(0)
+      cache.set(KEY, allowDecision(t0, null))
+      expect(cache.set(KEY, allowDecision(t0, t0))).toBe(0)
       expect(cache.get(KEY)).toBeUndefined()
     })
   })
@@ -166,10 +138,10 @@ describe('createDecisionCache', () => {
       const a = pairKey(BUSINESS, '+919000000001')
       const b = pairKey(BUSINESS, '+919000000002')
       const c = pairKey(BUSINESS, '+919000000003')
-      cache.set(a, deny(t0))
-      cache.set(b, deny(t0))
+      cache.set(a, denyDecision(t0))
+      cache.set(b, denyDecision(t0))
       expect(cache.get(a)).toBeDefined()
-      cache.set(c, deny(t0))
+      cache.set(c, denyDecision(t0))
 
       expect(cache.size).toBe(2)
       expect(cache.get(b)).toBeUndefined()
@@ -179,7 +151,7 @@ describe('createDecisionCache', () => {
 
     it('never holds more than maxEntries pairs', () => {
       const { cache, t0 } = setup({ maxEntries: 3 })
-      for (let i = 0; i < 10; i++) cache.set(pairKey(BUSINESS, `+91900000000${i}`), deny(t0))
+      for (let i = 0; i < 10; i++) cache.set(pairKey(BUSINESS, `+91900000000${i}`), denyDecision(t0))
       expect(cache.size).toBe(3)
     })
   })
@@ -187,8 +159,8 @@ describe('createDecisionCache', () => {
   it('forgets one pair on delete and every pair on clear', () => {
     const { cache, t0 } = setup()
     const other = pairKey(BUSINESS, '+919876543211')
-    cache.set(KEY, deny(t0))
-    cache.set(other, allow(t0, null))
+    cache.set(KEY, denyDecision(t0))
+    cache.set(other, allowDecision(t0, null))
 
     cache.delete(KEY)
     expect(cache.get(KEY)).toBeUndefined()
@@ -201,7 +173,7 @@ describe('createDecisionCache', () => {
 
   it('keeps pairs apart: a decision for one user is not served for another', () => {
     const { cache, t0 } = setup()
-    cache.set(KEY, allow(t0, null))
+    cache.set(KEY, allowDecision(t0, null))
     expect(cache.get(pairKey(BUSINESS, '+919876543211'))).toBeUndefined()
     expect(cache.get(pairKey('+918000000002', USER))).toBeUndefined()
   })
@@ -215,7 +187,7 @@ describe('createDecisionCache', () => {
       fc.assert(
         fc.property(capArb, offsetArb, probeArb, (maxTtlMs, expiresIn, probe) => {
           const { clock, cache, t0 } = setup({ maxTtlMs })
-          cache.set(KEY, allow(t0, t0 + expiresIn))
+          cache.set(KEY, allowDecision(t0, t0 + expiresIn))
           clock.advance(probe)
           const served = cache.get(KEY)
           if (served) expect(clock.now()).toBeLessThan(t0 + expiresIn)
@@ -238,7 +210,7 @@ describe('createDecisionCache', () => {
       fc.assert(
         fc.property(beforeBoth, ([maxTtlMs, expiresIn, probe]) => {
           const { clock, cache, t0 } = setup({ maxTtlMs })
-          cache.set(KEY, allow(t0, t0 + expiresIn))
+          cache.set(KEY, allowDecision(t0, t0 + expiresIn))
           clock.advance(probe)
           expect(cache.get(KEY)?.allowed).toBe(true)
         }),

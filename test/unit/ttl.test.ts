@@ -1,68 +1,43 @@
 import { describe, it, expect } from 'vitest'
+import { allowDecision, denyDecision } from '../helpers/decisions.js'
 import fc from 'fast-check'
 import { decisionTtlMs, type TtlPolicy } from '../../src/consent/ttl.js'
-import type { Decision } from '../../src/consent/decide.js'
-import type { DecisionReason } from '../../src/schemas/can-call.js'
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
 const SECOND = 1000
 const DAY = 86_400_000
 const POLICY: TtlPolicy = { maxTtlMs: 300 * SECOND, negativeTtlMs: 30 * SECOND }
 
-function allow(expiresAtMs: number | null): Decision {
-  return {
-    origin: 'upstream',
-    allowed: true,
-    reason: 'consent_granted',
-    consent: {
-      response: 'accept',
-      is_permanent: expiresAtMs === null,
-      response_source: 'user_action',
-      can_perform_action: true,
-      expires_at: expiresAtMs === null ? null : new Date(expiresAtMs).toISOString(),
-    },
-    checkedAtMs: NOW,
-    expiresAtMs,
-  }
-}
-
-function deny(
-  reason: Exclude<DecisionReason, 'consent_granted'>,
-  expiresAtMs: number | null = null,
-): Decision {
-  return { origin: 'upstream', allowed: false, reason, consent: null, checkedAtMs: NOW, expiresAtMs }
-}
-
 describe('decisionTtlMs', () => {
   describe('for an allow', () => {
     it('lives until the consent expires when that comes before the cap', () => {
-      expect(decisionTtlMs(allow(NOW + 60 * SECOND), NOW, POLICY)).toBe(60_000)
+      expect(decisionTtlMs(allowDecision(NOW, NOW + 60 * SECOND), NOW, POLICY)).toBe(60_000)
     })
 
     it('lives only as long as the cap when the consent expires later', () => {
-      expect(decisionTtlMs(allow(NOW + DAY), NOW, POLICY)).toBe(300_000)
+      expect(decisionTtlMs(allowDecision(NOW, NOW + DAY), NOW, POLICY)).toBe(300_000)
     })
 
     it('lives as long as the cap when the consent is permanent', () => {
-      expect(decisionTtlMs(allow(null), NOW, POLICY)).toBe(300_000)
+      expect(decisionTtlMs(allowDecision(NOW, null), NOW, POLICY)).toBe(300_000)
     })
 
     it('is not cached when the consent expires exactly now', () => {
-      expect(decisionTtlMs(allow(NOW), NOW, POLICY)).toBe(0)
+      expect(decisionTtlMs(allowDecision(NOW, NOW), NOW, POLICY)).toBe(0)
     })
 
     it('is not cached when the consent already expired', () => {
-      expect(decisionTtlMs(allow(NOW - 5 * SECOND), NOW, POLICY)).toBe(0)
+      expect(decisionTtlMs(allowDecision(NOW, NOW - 5 * SECOND), NOW, POLICY)).toBe(0)
     })
 
     it('is not cached when the cap is 0, even for a permanent consent', () => {
       const noCache = { ...POLICY, maxTtlMs: 0 }
-      expect(decisionTtlMs(allow(null), NOW, noCache)).toBe(0)
-      expect(decisionTtlMs(allow(NOW + DAY), NOW, noCache)).toBe(0)
+      expect(decisionTtlMs(allowDecision(NOW, null), NOW, noCache)).toBe(0)
+      expect(decisionTtlMs(allowDecision(NOW, NOW + DAY), NOW, noCache)).toBe(0)
     })
 
     it('counts from the time it is asked about, not from when Kaleyra was asked', () => {
-      expect(decisionTtlMs(allow(NOW + 60 * SECOND), NOW + 45 * SECOND, POLICY)).toBe(15_000)
+      expect(decisionTtlMs(allowDecision(NOW, NOW + 60 * SECOND), NOW + 45 * SECOND, POLICY)).toBe(15_000)
     })
   })
 
@@ -74,16 +49,18 @@ describe('decisionTtlMs', () => {
       'no_consent',
       'consent_unrecognized',
     ] as const)('remembers %s for the negative TTL', (reason) => {
-      expect(decisionTtlMs(deny(reason), NOW, POLICY)).toBe(30_000)
+      expect(decisionTtlMs(denyDecision(NOW, reason), NOW, POLICY)).toBe(30_000)
     })
 
     it('ignores the expiry and the cap: a deny whose consent expired still lives the negative TTL', () => {
       const policy = { maxTtlMs: 10 * SECOND, negativeTtlMs: 45 * SECOND }
-      expect(decisionTtlMs(deny('consent_expired', NOW - DAY), NOW, policy)).toBe(45_000)
+      expect(decisionTtlMs(denyDecision(NOW, 'consent_expired', NOW - DAY), NOW, policy)).toBe(45_000)
     })
 
     it('is not cached when the negative TTL is 0', () => {
-      expect(decisionTtlMs(deny('consent_rejected'), NOW, { ...POLICY, negativeTtlMs: 0 })).toBe(0)
+      expect(decisionTtlMs(denyDecision(NOW, 'consent_rejected'), NOW, { ...POLICY, negativeTtlMs: 0 })).toBe(
+        0,
+      )
     })
   })
 
@@ -94,7 +71,7 @@ describe('decisionTtlMs', () => {
     it('never outlives the consent nor the cap, and never goes negative', () => {
       fc.assert(
         fc.property(expiryArb, capArb, (expiresAtMs, maxTtlMs) => {
-          const ttl = decisionTtlMs(allow(expiresAtMs), NOW, { ...POLICY, maxTtlMs })
+          const ttl = decisionTtlMs(allowDecision(NOW, expiresAtMs), NOW, { ...POLICY, maxTtlMs })
           expect(ttl).toBeGreaterThanOrEqual(0)
           expect(ttl).toBeLessThanOrEqual(maxTtlMs)
           if (expiresAtMs !== null && ttl > 0) expect(NOW + ttl).toBeLessThanOrEqual(expiresAtMs)
@@ -105,7 +82,7 @@ describe('decisionTtlMs', () => {
     it('uses all the time it may: it reaches the cap, the expiry, or is 0 for a consent already over', () => {
       fc.assert(
         fc.property(expiryArb, capArb, (expiresAtMs, maxTtlMs) => {
-          const ttl = decisionTtlMs(allow(expiresAtMs), NOW, { ...POLICY, maxTtlMs })
+          const ttl = decisionTtlMs(allowDecision(NOW, expiresAtMs), NOW, { ...POLICY, maxTtlMs })
           const reachesExpiry = expiresAtMs !== null && NOW + ttl === expiresAtMs
           const over = expiresAtMs !== null && expiresAtMs <= NOW
           expect(ttl === maxTtlMs || reachesExpiry || (over && ttl === 0)).toBe(true)
