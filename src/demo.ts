@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
+import { demoGateEnv, loadDemoOptions } from './demo-options.js'
 import { createLogger } from './logger.js'
 import { createKaleyraSimulator } from './kaleyra/simulator.js'
 import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from './kaleyra/simulator-seed.js'
@@ -9,16 +10,11 @@ import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from './kaleyra/simulator-see
  * `npm run demo`: the Kaleyra simulator seeded with one consent per reason, and the gate pointed at it.
  * Nothing here reaches Kaleyra; `npm start` never falls back to this.
  */
+const options = loadDemoOptions(process.env)
 const sim = createKaleyraSimulator({ consents: demoConsents(Date.now()) })
-await sim.listen(Number(process.env.SIMULATOR_PORT ?? 0))
+await sim.listen(options.simulatorPort)
 
-const config = loadConfig({
-  ...process.env,
-  KALEYRA_SID: sim.sid,
-  KALEYRA_API_KEY: sim.apiKey,
-  KALEYRA_BASE_URL: sim.url,
-  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-})
+const config = loadConfig(demoGateEnv(process.env, sim))
 const app = await buildApp(config, { logger: createLogger(config.logLevel) })
 const url = await app.listen({ host: config.host, port: config.port })
 
