@@ -6,7 +6,7 @@ import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { invalidRequest } from './errors.js'
 import { describeValidation, errorHandler, notFoundHandler } from './error-handler.js'
-import { GateLogController, createLogger } from './logger.js'
+import { GateLogController, createLogger, requestLoggerFactory } from './logger.js'
 import { createGate } from './gate.js'
 import { canCallRoutes } from './routes/can-call.js'
 import { healthRoutes, type LifecycleState } from './routes/health.js'
@@ -46,6 +46,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const app = Fastify({
     loggerInstance: baseLogger,
     logController: new GateLogController(),
+    childLoggerFactory: requestLoggerFactory,
     bodyLimit: 64 * 1024,
     requestTimeout: 30_000,
     schemaErrorFormatter: (errors) => invalidRequest(describeValidation(errors[0])),
@@ -68,8 +69,11 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     if (lifecycle.state === 'shutting_down') void reply.header('connection', 'close')
     done(null, payload)
   })
+  // After the answer is sent: decision log lines (req.decisions, filled by /can-call) and counters never delay
+  // a dialer. One hook for both: each hook costs every request a step of Fastify's hook runner.
   app.addHook('onResponse', (req, reply, done) => {
     metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
+    if (req.decisions) for (const event of req.decisions) recorder.record(event)
     done()
   })
   app.addHook('onClose', async () => gate.close())
@@ -82,7 +86,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await registerDocs(app)
   await app.register(healthRoutes, { lifecycle, breaker: gate.breaker, shared: gate.shared })
   await app.register(metricsRoutes, { registry: metrics.registry })
-  await app.register(canCallRoutes, { lookup: gate.lookup, recorder })
+  await app.register(canCallRoutes, { lookup: gate.lookup })
   await app.register(callOutcomeRoutes, { events: gate.events, streaks: gate.streaks, metrics })
   await app.register(webhookRoutes, { webhooks: config.webhooks, events: gate.events, metrics })
   if (config.adminToken)

@@ -26,7 +26,13 @@ export function errorHandler(err: unknown, req: FastifyRequest, reply: FastifyRe
     void reply.header('retry-after', String(gate.retryAfterSeconds ?? 1))
     // Only the cause's code: error messages from lower layers are not ours to vouch for.
     const cause = (gate.cause as { cause?: { code?: string } } | undefined)?.cause?.code
-    const fields = { reason: gate.reason, decision_id: body.decision_id, detail: gate.message, cause }
+    const fields = {
+      reqId: req.id,
+      reason: gate.reason,
+      decision_id: body.decision_id,
+      detail: gate.message,
+      cause,
+    }
     if (gate.reason === 'internal_error') req.log.error({ ...fields, err }, 'check failed closed')
     else req.log.warn(fields, 'check failed closed')
   }

@@ -1,5 +1,5 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 
 /**
  * Every header that can carry a secret, wherever it shows up in a log object. Belt and braces: the
@@ -38,6 +38,20 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
 }
 
 /**
+ * Fastify gives each request a child logger bound to its id, a pino child per request. Only `debug` lines use it
+ * on the hot path; above `debug` requests share the app's logger and the few lines logged per request (errors,
+ * admin actions) name `reqId` themselves.
+ */
+export function requestLoggerFactory(
+  logger: FastifyBaseLogger,
+  bindings: pino.Bindings,
+  opts: pino.ChildLoggerOptions,
+): FastifyBaseLogger {
+  const debugOn = (pino.levels.values[logger.level] ?? 0) <= pino.levels.values.debug!
+  return debugOn || opts.level ? logger.child(bindings, opts) : logger
+}
+
+/**
  * Per-request lines drop to `debug`: at `info` the decision log already gives one line per check, and
  * the hot path should not pay for two more.
  */
@@ -51,7 +65,11 @@ export class GateLogController extends LogController {
     _request: FastifyRequest,
     reply: FastifyReply,
   ): void {
-    if (error) reply.log.error({ res: reply, err: error, ms: reply.elapsedTime }, 'request errored')
+    if (error)
+      reply.log.error(
+        { reqId: reply.request.id, res: reply, err: error, ms: reply.elapsedTime },
+        'request errored',
+      )
     else reply.log.debug({ res: reply, ms: reply.elapsedTime }, 'request completed')
   }
 }

@@ -108,16 +108,9 @@ serve({
       return cache
     })
     const keys = measure(n, (holder) => forEachDecision(n, (i, key) => (holder[i] = key)))
-    const flatKeys = measure(n, (holder) =>
-      forEachDecision(n, (i, key) => (holder[i] = key.split('|').join('|'))),
-    )
     const decisions = measure(n, (holder) =>
-      forEachDecision(n, (i, _key, decision) => {
-        decision.consent = null
-        holder[i] = decision
-      }),
+      forEachDecision(n, (i, _key, decision) => (holder[i] = decision)),
     )
-    const consents = measure(n, (holder) => forEachDecision(n, (i, _key, d) => (holder[i] = d.consent)))
     // The cache's own structure: every key is already held elsewhere and every entry is one shared decision.
     const shared = decide([], systemClock.now())
     const keyList: string[] = []
@@ -133,6 +126,6 @@ serve({
       return cache
     })
     sink = keyList
-    return { full, keys, flatKeys, decisions, consents, structure }
+    return { full, keys, decisions, structure }
   },
 })

@@ -5,9 +5,7 @@ type PerEntry = { heap: number; rss: number }
 interface Measured {
   full: PerEntry
   keys: PerEntry
-  flatKeys: PerEntry
   decisions: PerEntry
-  consents: PerEntry
   structure: PerEntry
 }
 
@@ -32,7 +30,7 @@ export async function memory(ctx: ScenarioContext): Promise<ScenarioReport> {
   ctx.log(`memory: ${Math.round(m.full.heap)} heap bytes per entry`)
   const bytes = (v: number) => `${int(v)} B`
   const row = (name: string, p: PerEntry, note: string) => [name, bytes(p.heap), bytes(p.rss), note]
-  const sumOfPieces = m.keys.heap + m.decisions.heap + m.consents.heap + m.structure.heap
+  const sumOfPieces = m.keys.heap + m.decisions.heap + m.structure.heap
   const markdown = [
     table(
       ['what', 'heap/entry', 'RSS/entry', 'note'],
@@ -43,11 +41,13 @@ export async function memory(ctx: ScenarioContext): Promise<ScenarioReport> {
           m.keys,
           '`pairKey(business, user)` built from parsed query values, as the route does',
         ),
-        row('key string, flattened', m.flatKeys, 'the same key as one sequential string (`split/join`)'),
-        row('decision object', m.decisions, '`Decision` without its consent (two epoch-ms numbers boxed)'),
-        row('consent object', m.consents, 'the `consent` of a decision, with its `expires_at` ISO string'),
+        row(
+          'decision object',
+          m.decisions,
+          '`Decision`: ten fields, the consent kept flat, two epoch-ms numbers boxed, common strings shared',
+        ),
         row('cache structure', m.structure, 'lru-cache per entry (Map slot, key/value lists, TTL arrays)'),
-        ['sum of the pieces', bytes(sumOfPieces), '', 'key + decision + consent + structure'],
+        ['sum of the pieces', bytes(sumOfPieces), '', 'key + decision + structure'],
       ],
     ),
     '',

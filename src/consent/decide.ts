@@ -1,6 +1,7 @@
 import type { Consent, DecisionReason } from '../schemas/can-call.js'
 import type { StoredDecision } from '../schemas/decision.js'
 import type { PermissionRecord } from '../kaleyra/client.js'
+import { isoTime } from '../iso-time.js'
 
 /** What the gate remembers of one answer (see the schema for each field). */
 export type Decision = StoredDecision
@@ -50,22 +51,33 @@ export function decide(records: readonly PermissionRecord[], nowMs: number): Dec
     origin: 'upstream',
     allowed: reason === 'consent_granted',
     reason,
-    consent: chosen && toConsent(chosen),
+    response: chosen && shared(chosen.response),
+    isPermanent: chosen?.isPermanent ?? false,
+    responseSource: chosen ? shared(chosen.responseSource) : '',
+    canPerformAction: chosen?.canPerformAction ?? false,
     checkedAtMs: nowMs,
     expiresAtMs: chosen?.expiresAtMs ?? null,
   }
 }
 
+/** Values Kaleyra repeats in every record: one string each for all cached decisions, not one per record. */
+const COMMON_VALUES = new Map(
+  ['accept', 'reject', 'user_action', 'automatic', 'meta_api'].map((v) => [v, v] as const),
+)
+const shared = (value: string): string => COMMON_VALUES.get(value) ?? value
+
 const expiresFirst = (a: PermissionRecord, b: PermissionRecord) =>
   a.expiresAtMs !== null && (b.expiresAtMs === null || a.expiresAtMs < b.expiresAtMs)
 
-function toConsent(r: PermissionRecord): Consent {
+/** The consent record as an answer reports it; null when the decision rests on no record. */
+export function consentOf(d: Decision): Consent | null {
+  if (d.response === null) return null
   return {
-    response: r.response,
-    is_permanent: r.isPermanent,
-    response_source: r.responseSource,
-    can_perform_action: r.canPerformAction,
-    expires_at: r.expiresAtMs === null ? null : new Date(r.expiresAtMs).toISOString(),
+    response: d.response,
+    is_permanent: d.isPermanent,
+    response_source: d.responseSource,
+    can_perform_action: d.canPerformAction,
+    expires_at: d.expiresAtMs === null ? null : isoTime(d.expiresAtMs),
   }
 }
 

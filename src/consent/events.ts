@@ -234,13 +234,16 @@ export function createConsentEvents(opts: {
 
 /** The call limit is reached: a deny that keeps what is known of the consent. */
 function callLimited(held: Decision | undefined, now: number): Decision {
-  const consent = held?.consent ?? null
   return {
     origin: 'event',
     allowed: false,
     reason: 'action_not_permitted',
-    consent: consent && { ...consent, can_perform_action: false },
+    response: held?.response ?? null,
+    isPermanent: held?.isPermanent ?? false,
+    responseSource: held?.responseSource ?? '',
+    canPerformAction: false,
     checkedAtMs: now,
-    expiresAtMs: null,
+    // The consent's own expiry, as reported; a deny's TTL never depends on it.
+    expiresAtMs: held?.expiresAtMs ?? null,
   }
 }

@@ -48,7 +48,11 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
       })
       metrics.evictions.inc({ cause: 'admin' }, evicted)
       req.log.info(
-        { evicted, scope: business === undefined ? 'all' : user === undefined ? 'business' : 'pair' },
+        {
+          reqId: req.id,
+          evicted,
+          scope: business === undefined ? 'all' : user === undefined ? 'business' : 'pair',
+        },
         'cache evicted',
       )
       return { evicted }

@@ -7,13 +7,10 @@ export function allowDecision(checkedAtMs: number, expiresAtMs: number | null): 
     origin: 'upstream',
     allowed: true,
     reason: 'consent_granted',
-    consent: {
-      response: 'accept',
-      is_permanent: expiresAtMs === null,
-      response_source: 'user_action',
-      can_perform_action: true,
-      expires_at: expiresAtMs === null ? null : new Date(expiresAtMs).toISOString(),
-    },
+    response: 'accept',
+    isPermanent: expiresAtMs === null,
+    responseSource: 'user_action',
+    canPerformAction: true,
     checkedAtMs,
     expiresAtMs,
   }
@@ -24,5 +21,15 @@ export function denyDecision(
   reason: Exclude<DecisionReason, 'consent_granted'> = 'consent_rejected',
   expiresAtMs: number | null = null,
 ): Decision {
-  return { origin: 'upstream', allowed: false, reason, consent: null, checkedAtMs, expiresAtMs }
+  return {
+    origin: 'upstream',
+    allowed: false,
+    reason,
+    response: null,
+    isPermanent: false,
+    responseSource: '',
+    canPerformAction: false,
+    checkedAtMs,
+    expiresAtMs,
+  }
 }

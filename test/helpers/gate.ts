@@ -4,6 +4,7 @@ import { buildApp, type App, type AppDeps } from '../../src/app.js'
 import { createManualClock } from '../../src/clock.js'
 import { loadConfig } from '../../src/config.js'
 import { createLogger } from '../../src/logger.js'
+import { expectContract } from './contract.js'
 import {
   createKaleyraSimulator,
   type KaleyraSimulator,
@@ -77,7 +78,9 @@ export async function startHarness(
     const res = await request(`${url}${path}`, { headers })
     const text = await res.body.text()
     const json = String(res.headers['content-type'] ?? '').includes('json')
-    return { status: res.statusCode, headers: res.headers, body: json && text ? JSON.parse(text) : text }
+    const body = json && text ? JSON.parse(text) : text
+    if (path.startsWith('/can-call?')) expectContract('can-call', res.statusCode, body)
+    return { status: res.statusCode, headers: res.headers, body }
   }
   return {
     gate,

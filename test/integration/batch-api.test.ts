@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { expectContract } from '../helpers/contract.js'
 
 const user = (i: number) => `+91900000${String(i).padStart(4, '0')}`
 const CONSENTS = Array.from({ length: 100 }, (_, i) => ({
@@ -21,7 +22,9 @@ async function batch(body: unknown, headers: Record<string, string> = {}) {
     headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   })
-  return { status: res.statusCode, body: (await res.body.json()) as any }
+  const json = (await res.body.json()) as any
+  expectContract('batch', res.statusCode, json)
+  return { status: res.statusCode, body: json }
 }
 
 const checks = (n: number) => Array.from({ length: n }, (_, i) => ({ business: BUSINESS, user: user(i) }))

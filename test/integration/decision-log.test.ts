@@ -53,6 +53,24 @@ describe('decision log', () => {
     expect(lines.map((l) => l.reason)).toEqual(['invalid_request', 'upstream_unavailable'])
     expect(lines[1]).toMatchObject({ decision_id: failed.body.decision_id, allowed: false, user: '***3210' })
   })
+
+  it('names the request id on a failed check at info, and binds it to every request line at debug', async () => {
+    h = await startHarness({ consents: CONSENTS, logLevel: 'info', env: { UPSTREAM_RETRIES: '0' } })
+    h.sim.setFault({ kind: 'status', status: 502 }, 1)
+    const failed = await h.canCall(USER)
+    const parsed = () => h.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+    const warn = parsed().find((l) => l.msg === 'check failed closed')
+    expect(warn).toMatchObject({ decision_id: failed.body.decision_id, reqId: expect.any(String) })
+    await h.close()
+
+    h = await startHarness({ consents: CONSENTS, logLevel: 'debug' })
+    await h.canCall(USER)
+    await settle()
+    const requestLines = parsed().filter((l) => l.msg === 'incoming request' || l.msg === 'request completed')
+    expect(requestLines).toHaveLength(2)
+    expect(requestLines[0]?.reqId).toEqual(expect.any(String))
+    expect(requestLines[1]?.reqId).toBe(requestLines[0]?.reqId)
+  })
 })
 
 describe('privacy of a full run at debug', () => {

@@ -174,7 +174,10 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
         origin: 'upstream',
         allowed: true,
         reason: 'consent_granted',
-        consent: null,
+        response: 'accept',
+        isPermanent: false,
+        responseSource: 'user_action',
+        canPerformAction: true,
         checkedAtMs: T0 - 60_000,
         expiresAtMs: T0 - 1000,
       }

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { decide, decideReason } from '../../src/consent/decide.js'
+import { consentOf, decide, decideReason } from '../../src/consent/decide.js'
 import type { PermissionRecord } from '../../src/kaleyra/client.js'
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
@@ -96,10 +96,14 @@ describe('decide', () => {
       origin: 'upstream',
       allowed: false,
       reason: 'no_consent',
-      consent: null,
+      response: null,
+      isPermanent: false,
+      responseSource: '',
+      canPerformAction: false,
       checkedAtMs: NOW,
       expiresAtMs: null,
     })
+    expect(consentOf(decide([], NOW))).toBeNull()
   })
 
   it('allows a granted consent and reports it with an ISO expiry', () => {
@@ -108,15 +112,19 @@ describe('decide', () => {
       origin: 'upstream',
       allowed: true,
       reason: 'consent_granted',
-      consent: {
-        response: 'accept',
-        is_permanent: false,
-        response_source: 'user_action',
-        can_perform_action: true,
-        expires_at: '2026-01-01T13:30:00.000Z',
-      },
+      response: 'accept',
+      isPermanent: false,
+      responseSource: 'user_action',
+      canPerformAction: true,
       checkedAtMs: NOW,
       expiresAtMs: Date.UTC(2026, 0, 1, 13, 30, 0),
+    })
+    expect(consentOf(decision)).toEqual({
+      response: 'accept',
+      is_permanent: false,
+      response_source: 'user_action',
+      can_perform_action: true,
+      expires_at: '2026-01-01T13:30:00.000Z',
     })
   })
 
@@ -127,7 +135,7 @@ describe('decide', () => {
     )
     expect(decision.allowed).toBe(true)
     expect(decision.expiresAtMs).toBeNull()
-    expect(decision.consent).toEqual({
+    expect(consentOf(decision)).toEqual({
       response: 'accept',
       is_permanent: true,
       response_source: 'meta_api',
@@ -170,7 +178,7 @@ describe('decide', () => {
       const reject = record({ response: 'reject', canPerformAction: false, responseSource: 'automatic' })
       const decision = decide([granted(), reject, granted()], NOW)
       expect(decision.allowed).toBe(false)
-      expect(decision.consent).toMatchObject({ response: 'reject', response_source: 'automatic' })
+      expect(consentOf(decision)).toMatchObject({ response: 'reject', response_source: 'automatic' })
     })
 
     it('allows only when every record grants', () => {
