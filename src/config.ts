@@ -61,8 +61,9 @@ export const EnvSchema = Type.Object({
     'Consecutive upstream failures that open the circuit (0: no breaker)',
   ),
   BREAKER_OPEN_MS: int(5000, 100, 600_000, 'How long the circuit stays open before a probe'),
-  BATCH_WINDOW_MS: int(2, 0, 1000, 'How long a miss waits for others of the same business (0: no batching)'),
+  BATCH_WINDOW_MS: int(2, 0, 1000, 'How long a miss waits for other misses (0: no batching)'),
   BATCH_MAX_USERS: int(25, 1, 100, 'Users per batched upstream request'),
+  KALEYRA_PAGE_SIZE: int(25, 1, 1000, 'Records asked per Kaleyra page (limit)'),
   CACHE_STALE_IF_ERROR_SECONDS: int(
     0,
     0,
@@ -138,7 +139,7 @@ export const EnvSchema = Type.Object({
 export type Env = Static<typeof EnvSchema>
 
 export interface Config {
-  kaleyra: { sid: string; apiKey: string; baseUrl: string; region: KaleyraRegion }
+  kaleyra: { sid: string; apiKey: string; baseUrl: string; region: KaleyraRegion; pageSize: number }
   host: string
   port: number
   logLevel: (typeof LOG_LEVELS)[number]
@@ -220,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       sid: e.KALEYRA_SID,
       apiKey: e.KALEYRA_API_KEY,
       region: e.KALEYRA_REGION,
+      pageSize: e.KALEYRA_PAGE_SIZE,
       baseUrl: (e.KALEYRA_BASE_URL ?? REGION_HOSTS[e.KALEYRA_REGION as KaleyraRegion]).replace(/\/+$/, ''),
     },
     host: e.HOST,

@@ -26,6 +26,10 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { name: 'batching defaults (2 ms, 25 users), budget lifted', env: UNLIMITED, judged: true },
   { name: 'no batching (BATCH_WINDOW_MS=0), budget lifted', env: { ...UNLIMITED, BATCH_WINDOW_MS: '0' } },
+  {
+    name: 'KALEYRA_PAGE_SIZE=100, budget lifted',
+    env: { ...UNLIMITED, KALEYRA_PAGE_SIZE: '100' },
+  },
   { name: 'BATCH_WINDOW_MS=5, budget lifted', env: { ...UNLIMITED, BATCH_WINDOW_MS: '5' } },
   { name: 'BATCH_WINDOW_MS=10, budget lifted', env: { ...UNLIMITED, BATCH_WINDOW_MS: '10' } },
   { name: 'all defaults (budget 50/s, 16 in flight, queue 100)', env: {}, once: true },

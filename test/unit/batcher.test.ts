@@ -52,12 +52,46 @@ describe('createPairBatcher', () => {
     await Promise.all(finds)
   })
 
-  it('keeps businesses in separate batches', async () => {
-    const client = fakeClient(() => [])
+  it('shares one request across businesses, each pair answered with its own records only', async () => {
+    const B2 = '+918000000002'
+    // Kaleyra answers the cross product: B2 also holds a record for the user asked about with B.
+    const client = fakeClient((bs, us) => bs.flatMap((b) => us.map((u) => record(b, u))))
     const batcher = createPairBatcher({ client, windowMs: 2, maxUsers: 25 })
-    const finds = [batcher.find(B, '+919000000001'), batcher.find('+918000000002', '+919000000001')]
+    const a = batcher.find(B, '+919000000001')
+    const b = batcher.find(B2, '+919000000002')
     await vi.advanceTimersByTimeAsync(2)
-    expect(client.calls.map((c) => c.businesses)).toEqual([[B], ['+918000000002']])
+    expect(client.calls).toEqual([{ businesses: [B, B2], users: ['+919000000001', '+919000000002'] }])
+    expect(await a).toEqual([record(B, '+919000000001')])
+    expect(await b).toEqual([record(B2, '+919000000002')])
+  })
+
+  it('sends the open batch when a pair would take it past its businesses bound', async () => {
+    const client = fakeClient(() => [])
+    const batcher = createPairBatcher({ client, windowMs: 1000, maxUsers: 25, maxBusinesses: 2 })
+    const finds = ['1', '2', '3', '1'].map((n) => batcher.find(`+91800000000${n}`, '+919000000001'))
+    await vi.advanceTimersByTimeAsync(0)
+    expect(client.calls.map((c) => c.businesses)).toEqual([['+918000000001', '+918000000002']])
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(client.calls.map((c) => c.businesses)).toEqual([
+      ['+918000000001', '+918000000002'],
+      ['+918000000003', '+918000000001'],
+    ])
+    await Promise.all(finds)
+  })
+
+  it('bounds a batch by distinct users, however many businesses share it', async () => {
+    const client = fakeClient(() => [])
+    const batcher = createPairBatcher({ client, windowMs: 1000, maxUsers: 2 })
+    const finds = [
+      batcher.find(B, '+919000000001'),
+      batcher.find('+918000000002', '+919000000001'),
+      batcher.find(B, '+919000000002'),
+      batcher.find(B, '+919000000003'),
+    ]
+    await vi.advanceTimersByTimeAsync(0)
+    expect(client.calls.map((c) => c.users)).toEqual([['+919000000001', '+919000000002']])
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(client.calls.map((c) => c.users.length)).toEqual([2, 1])
     await Promise.all(finds)
   })
 
