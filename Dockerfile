@@ -4,13 +4,15 @@
 #   docker build -t consent-gate:0.1.0 .
 #   docker run --rm -p 8080:8080 -e KALEYRA_SID=... -e KALEYRA_API_KEY=... consent-gate:0.1.0
 
-# ---- build: the same artefact `npm run build` makes locally (tsc -p tsconfig.build.json -> dist/) ----
+# ---- build: the same artefacts `npm run build` makes locally: tsc -> dist/, then the esbuild bundle ----
+# ---- dist/bundle/consent-gate.mjs (scripts/bundle.ts), which starts in about half the time ----
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig*.json ./
 COPY src ./src
+COPY scripts/bundle.ts ./scripts/
 RUN npm run build
 
 # ---- runtime ----
@@ -23,8 +25,9 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-# Files stay owned by root and read-only to the process; package.json must sit at /app because
-# dist/routes/docs.js imports ../../package.json for the OpenAPI version.
+# Files stay owned by root and read-only to the process. The bundle leaves @fastify/swagger and
+# @fastify/swagger-ui in node_modules (they read their own files); package.json sits at /app for dist/ as tsc
+# wrote it (dist/routes/docs.js imports ../../package.json), which the simulator's service runs.
 COPY --from=build /app/dist ./dist
 # The gate defaults to 127.0.0.1 outside a container; here it must accept connections from outside.
 ENV HOST=0.0.0.0 PORT=8080
@@ -34,4 +37,4 @@ USER node
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz',{signal:AbortSignal.timeout(3000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Exec form: node is PID 1 and receives SIGTERM itself, so it drains in-flight checks before exiting.
-CMD ["node", "dist/server.js"]
+CMD ["node", "dist/bundle/consent-gate.mjs"]

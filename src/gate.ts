@@ -11,16 +11,20 @@ import { createUpstreamGuard } from './kaleyra/guard.js'
 import type { GateMetrics } from './metrics.js'
 import { createConsentEvents, type ConsentEvents } from './consent/events.js'
 import { createUnansweredStreaks, type UnansweredStreaks } from './consent/streaks.js'
-import { createSharedTier as connectRedis, type SharedTier } from './shared/redis-tier.js'
+import type { SharedTier } from './shared/redis-tier.js'
 
-/** REDIS_URL set: one Redis tier for the fleet, its health in a gauge and its failures in a counter. */
-function createSharedTier(
+/**
+ * REDIS_URL set: one Redis tier for the fleet, its health in a gauge and its failures in a counter. Imported only
+ * then: ioredis is a tenth of the gate's start-up, paid by every sidecar that runs without Redis otherwise.
+ */
+async function createSharedTier(
   redis: NonNullable<Config['redis']>,
   lockMs: number,
   logger: Logger,
   metrics: GateMetrics,
   onResubscribed: () => void,
-): SharedTier {
+): Promise<SharedTier> {
+  const { createSharedTier: connectRedis } = await import('./shared/redis-tier.js')
   metrics.registry.registerMetric(metrics.redisUp)
   metrics.redisUp.set(0)
   return connectRedis({
@@ -45,10 +49,10 @@ export interface Gate {
   close(): Promise<void>
 }
 
-export function createGate(
+export async function createGate(
   config: Config,
   deps: { clock: Clock; logger: Logger; metrics: GateMetrics },
-): Gate {
+): Promise<Gate> {
   const { clock, logger, metrics } = deps
   const { upstream } = config
   const cache = createDecisionCache({
@@ -58,7 +62,9 @@ export function createGate(
   })
   // Events published while this gate's subscription was down never arrived: forget what may be out of date.
   const forget = () => cache.clear()
-  const shared = config.redis && createSharedTier(config.redis, upstream.deadlineMs, logger, metrics, forget)
+  const shared = config.redis
+    ? await createSharedTier(config.redis, upstream.deadlineMs, logger, metrics, forget)
+    : undefined
   const streaks = createUnansweredStreaks({
     limit: config.unansweredStreakLimit,
     maxEntries: config.cache.maxEntries,

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { request } from 'undici'
 import type { SimConsent } from '../../src/kaleyra/simulator.js'
+import { GATE_ENTRY } from './build.js'
 import { startChild, type Child } from './rpc.js'
 import type { ServerKind } from './server-child.js'
 
@@ -103,7 +104,7 @@ export interface BuiltGate {
 }
 
 /**
- * The gate exactly as `npm start` runs it: `node dist/server.js` (build first), the decision log (stdout) in
+ * The gate exactly as `npm start` runs it: the bundle of `npm run build` (build first), the decision log (stdout) in
  * `logFile`, port 0. Its address is read from pino's "Server listening at" line.
  */
 export async function startBuiltGate(
@@ -113,7 +114,7 @@ export async function startBuiltGate(
 ): Promise<BuiltGate> {
   fs.mkdirSync(path.dirname(logFile), { recursive: true })
   const fd = fs.openSync(logFile, 'w')
-  const child = spawn(process.execPath, ['dist/server.js'], {
+  const child = spawn(process.execPath, [GATE_ENTRY], {
     env: {
       ...process.env,
       KALEYRA_SID: sim.sid,
@@ -140,7 +141,7 @@ export async function startBuiltGate(
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
   await stop()
-  throw new Error(`dist/server.js did not start; see ${logFile}`)
+  throw new Error(`${GATE_ENTRY} did not start; see ${logFile}`)
 }
 
 /**

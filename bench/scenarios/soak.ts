@@ -168,7 +168,7 @@ function summarize(r: {
     '',
     `${RATE} checks/s for ${r.durationS} s (autocannon \`overallRate\`, 100 connections), simulator latency ` +
       `${UPSTREAM_LATENCY_MS} ms. Per 100 checks: 90 warm pairs, 9 never-asked users (no record: \`no_consent\`), ` +
-      '1 of a business the simulator answers HTTP 500 for. The gate is `node dist/server.js` (as `npm start`), ' +
+      '1 of a business the simulator answers HTTP 500 for. The gate is the built bundle (as `npm start` runs it), ' +
       'RSS and heap from its own /metrics. Gate defaults except ' +
       `\`${Object.entries(ENV)
         .map(([k, v]) => `${k}=${v}`)

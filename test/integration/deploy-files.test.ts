@@ -101,15 +101,24 @@ describe('Dockerfile', () => {
     expect(build).toBeGreaterThan(-1)
     const copied = buildStage.body.slice(0, build).filter((i) => i.op === 'COPY')
     const sources = copies({ ...buildStage, body: copied }).flatMap((c) => c.sources)
-    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src'])
+    const needs = [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'src',
+      'scripts/bundle.ts',
+    ]
+    for (const needed of needs)
       expect(
         sources.some((s) => glob(s).test(needed)),
         `${needed} is copied before the build`,
       ).toBe(true)
   })
 
-  it('runs the artefact of the build script: tsc -p tsconfig.build.json, src/ -> dist/', () => {
-    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json')
+  it('runs the artefact of the build script: tsc -p tsconfig.build.json, src/ -> dist/, then the bundle', () => {
+    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json && tsx scripts/bundle.ts')
+    expect(read('scripts/bundle.ts')).toContain("'consent-gate': 'src/server.ts'")
     const tsconfig = JSON.parse(read('tsconfig.build.json'))
     expect(tsconfig.compilerOptions).toMatchObject({ rootDir: 'src', outDir: 'dist', noEmit: false })
     expect(exists('src/server.ts')).toBe(true)
@@ -151,9 +160,9 @@ describe('Dockerfile', () => {
     expect(check).not.toMatch(/\b(curl|wget)\b/)
   })
 
-  it('starts `node dist/server.js` in exec form, as npm start does', () => {
+  it('starts the bundle (`node dist/bundle/consent-gate.mjs`) in exec form, as npm start does', () => {
     const cmd = JSON.parse(args(runtime, 'CMD').at(-1) ?? 'null') as string[]
-    expect(cmd).toEqual(['node', 'dist/server.js'])
+    expect(cmd).toEqual(['node', 'dist/bundle/consent-gate.mjs'])
     expect(pkg.scripts.start).toBe(cmd.join(' '))
     expect(args(runtime, 'ENTRYPOINT')).toEqual([])
   })
@@ -168,15 +177,31 @@ describe('.dockerignore', () => {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
-  const ignored = (path: string) => patterns.some((p) => glob(p.replace(/^\//, '')).test(path))
+  /** Docker's rules: a pattern also covers what is under a matching directory; the last match wins, `!` re-includes. */
+  const ignored = (path: string) => {
+    const covers = (p: string) =>
+      path.split('/').some((_, i, parts) => glob(p.replace(/^\//, '')).test(parts.slice(0, i + 1).join('/')))
+    let out = false
+    for (const p of patterns) if (covers(p.replace(/^!/, ''))) out = !p.startsWith('!')
+    return out
+  }
 
   it('keeps node_modules, .git, dist and .env out of the build context', () => {
     for (const path of ['node_modules', '.git', 'dist', '.env']) expect(ignored(path), path).toBe(true)
   })
 
   it('keeps everything the build copies', () => {
-    for (const path of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src'])
+    const copied = buildStage.body.filter((i) => i.op === 'COPY')
+    const sources = copies({ ...buildStage, body: copied }).flatMap((c) => c.sources)
+    expect(sources).toContain('scripts/bundle.ts')
+    for (const path of sources.flatMap((s) => (s.includes('*') ? [] : [s])))
       expect(ignored(path), path).toBe(false)
+    for (const path of ['package.json', 'tsconfig.json', 'tsconfig.build.json'])
+      expect(ignored(path), path).toBe(false)
+  })
+
+  it('keeps the other scripts, tests and benchmarks out', () => {
+    for (const path of ['scripts/openapi.ts', 'test', 'bench/run.ts']) expect(ignored(path), path).toBe(true)
   })
 })
 

@@ -1,10 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { rm } from 'node:fs/promises'
 import { request } from 'undici'
+import { bundle } from '../../scripts/bundle.js'
 import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/kaleyra/simulator.js'
 
 const SERVER = new URL('../../src/server.ts', import.meta.url).pathname
+// Inside the repository, so the packages the bundle leaves external resolve from node_modules as in production.
+const BUNDLE_DIR = new URL(`../../dist/test-bundle-${process.pid}/`, import.meta.url).pathname
 const USER = '+919000000001'
 const BUSINESS = '+918000000001'
 
@@ -14,9 +18,18 @@ afterEach(async () => {
   child?.kill('SIGKILL')
   await sim?.close()
 })
+beforeAll(() => bundle(BUNDLE_DIR))
+afterAll(() => rm(BUNDLE_DIR, { recursive: true, force: true }))
+
+/** The sources under tsx, and the bundle `npm run build` makes and `npm start` (and the image) runs. */
+const ENTRIES = [
+  { name: 'src/server.ts', args: ['--import', 'tsx', SERVER] },
+  { name: 'the built bundle', args: [`${BUNDLE_DIR}consent-gate.mjs`] },
+]
+let args: string[] = []
 
 function startServer(env: Record<string, string>) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SERVER], {
+  const proc = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -37,7 +50,11 @@ async function listeningUrl(out: () => string): Promise<string> {
   throw new Error(`server did not start: ${out()}`)
 }
 
-describe('the server process', () => {
+describe.each(ENTRIES)('the server process: $name', (entry) => {
+  beforeAll(() => {
+    args = entry.args
+  })
+
   it('refuses to start without Kaleyra credentials, naming the variable', async () => {
     const s = startServer({})
     child = s.proc
