@@ -8,6 +8,7 @@ import { createCircuitBreaker, type CircuitBreaker } from './kaleyra/breaker.js'
 import { createUpstreamBudget } from './kaleyra/budget.js'
 import { createKaleyraClient } from './kaleyra/client.js'
 import { createUpstreamGuard } from './kaleyra/guard.js'
+import { UpstreamError } from './kaleyra/errors.js'
 import type { GateMetrics } from './metrics.js'
 import { createConsentEvents, type ConsentEvents } from './consent/events.js'
 import { createUnansweredStreaks, type UnansweredStreaks } from './consent/streaks.js'
@@ -106,7 +107,13 @@ export async function createGate(
       metrics.upstreamDuration.observe(seconds)
     },
   })
-  const batcher = createPairBatcher({ client, ...config.batch })
+  const batcher = createPairBatcher({
+    client,
+    ...config.batch,
+    // Failures that may be one business's own (5xx, Kaleyra error codes, unreadable answers); never a
+    // rate limit (more requests would not help), refused credentials or a spent deadline.
+    isolateOn: (err) => err instanceof UpstreamError && err.kind === 'error',
+  })
   const lookup = createConsentLookup({
     cache,
     find: batcher.find,

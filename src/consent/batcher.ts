@@ -8,6 +8,11 @@ export interface PairBatcherOptions {
   maxUsers: number
   /** Distinct business numbers per upstream request. Default 4 (MAX_BUSINESSES_PER_BATCH). */
   maxBusinesses?: number
+  /**
+   * Whether a failed request of several businesses is asked again one business at a time, so that a business
+   * Kaleyra cannot answer for fails only its own checks. Default: never.
+   */
+  isolateOn?: (err: unknown) => boolean
 }
 
 export interface PairBatcher {
@@ -22,13 +27,29 @@ export interface PairBatcher {
  */
 export const MAX_BUSINESSES_PER_BATCH = 4
 
-interface Batch {
-  businesses: Set<string>
+/** The checks of one business in a batch: its users, and the answer they wait for. */
+interface Group {
   users: Set<string>
   result: Promise<PermissionRecord[]>
   resolve: (records: PermissionRecord[]) => void
   reject: (err: unknown) => void
+}
+
+interface Batch {
+  groups: Map<string, Group>
+  users: Set<string>
   timer?: NodeJS.Timeout
+}
+
+function openGroup(): Group {
+  // Promise.withResolvers needs Node 22; the gate runs on 20.
+  let resolve!: Group['resolve']
+  let reject!: Group['reject']
+  const result = new Promise<PermissionRecord[]>((res, rej) => {
+    resolve = res
+    reject = rej
+  })
+  return { users: new Set(), result, resolve, reject }
 }
 
 /**
@@ -36,7 +57,7 @@ interface Batch {
  * businesses and one of users, whatever business each pair is of (per-business batches halve the batch size for a
  * dialer with two numbers; bench scenario 2). Every page is read before anyone is answered, so a pair is
  * `no_consent` only when no page held it; each pair gets only its own records; an upstream error fails the whole
- * batch (nothing is cached).
+ * batch (nothing is cached), unless `isolateOn` has each business of it asked again alone.
  */
 export function createPairBatcher(opts: PairBatcherOptions): PairBatcher {
   const maxBusinesses = opts.maxBusinesses ?? MAX_BUSINESSES_PER_BATCH
@@ -45,18 +66,26 @@ export function createPairBatcher(opts: PairBatcherOptions): PairBatcher {
   function flush(batch: Batch): void {
     if (open === batch) open = undefined
     clearTimeout(batch.timer)
-    opts.client.listPermissions([...batch.businesses], [...batch.users]).then(batch.resolve, batch.reject)
+    const groups = [...batch.groups]
+    opts.client
+      .listPermissions(
+        groups.map(([business]) => business),
+        [...batch.users],
+      )
+      .then(
+        (records) => groups.forEach(([, group]) => group.resolve(records)),
+        (err: unknown) => {
+          if (groups.length === 1 || !opts.isolateOn?.(err)) return groups.forEach(([, g]) => g.reject(err))
+          // A business Kaleyra cannot answer for (an unknown number, a fault of its own) must not take down the
+          // checks of the others it happened to share a request with: each asks again alone.
+          for (const [business, group] of groups)
+            opts.client.listPermissions([business], [...group.users]).then(group.resolve, group.reject)
+        },
+      )
   }
 
   function openBatch(): Batch {
-    // Promise.withResolvers needs Node 22; the gate runs on 20.
-    let resolve!: Batch['resolve']
-    let reject!: Batch['reject']
-    const result = new Promise<PermissionRecord[]>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
-    const batch: Batch = { businesses: new Set(), users: new Set(), result, resolve, reject }
+    const batch: Batch = { groups: new Map(), users: new Set() }
     if (opts.windowMs > 0) {
       open = batch
       batch.timer = setTimeout(() => flush(batch), opts.windowMs)
@@ -69,7 +98,7 @@ export function createPairBatcher(opts: PairBatcherOptions): PairBatcher {
     if (open) {
       const fits =
         (open.users.has(user) || open.users.size < opts.maxUsers) &&
-        (open.businesses.has(business) || open.businesses.size < maxBusinesses)
+        (open.groups.has(business) || open.groups.size < maxBusinesses)
       if (fits) return open
       flush(open)
     }
@@ -79,10 +108,12 @@ export function createPairBatcher(opts: PairBatcherOptions): PairBatcher {
   return {
     async find(business, user) {
       const batch = batchFor(business, user)
-      batch.businesses.add(business)
+      let group = batch.groups.get(business)
+      if (!group) batch.groups.set(business, (group = openGroup()))
+      group.users.add(user)
       batch.users.add(user)
       if (opts.windowMs === 0 || batch.users.size >= opts.maxUsers) flush(batch)
-      const records = await batch.result
+      const records = await group.result
       return records.filter((r) => r.business === business && r.user === user)
     },
   }

@@ -8,9 +8,11 @@ export function createFaultSchedule() {
   const queued: { fault: SimFault; left: number }[] = []
   let standing: SimFault | undefined
   return {
-    next(): SimFault | undefined {
+    next(q: SimRequest): SimFault | undefined {
+      const applies = (f: SimFault | undefined) => f && (!f.business || q.business.includes(f.business))
       const head = queued[0]
-      if (!head) return standing
+      if (!head) return applies(standing) ? standing : undefined
+      if (!applies(head.fault)) return undefined
       if (--head.left === 0) queued.shift()
       return head.fault
     },

@@ -18,7 +18,7 @@ export interface SimConsent {
   expiryField?: 'expiration_timestamp' | 'expiration_time_stamp'
 }
 
-export type SimFault =
+export type SimFault = (
   | { kind: 'latency'; ms: number }
   | { kind: 'status'; status: number; body?: string; retryAfter?: string }
   | { kind: 'hang' }
@@ -26,6 +26,10 @@ export type SimFault =
   | { kind: 'malformed' }
   | { kind: 'code'; code: string }
   | { kind: 'wrong_types' }
+) & {
+  /** Only requests that ask about this business number get the fault (others pass, and do not use it up). */
+  business?: string
+}
 
 export interface SimRequest {
   /** The raw path, without the query. */

@@ -37,7 +37,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse, run: Running): voi
   const q = readRequest(req, path, search, run.sim.apiKey)
   run.requests.push(q)
   const reply = () => send(res, answer(req.method, match[1] ?? '', q, run.sim))
-  const fault = run.faults.next()
+  const fault = run.faults.next(q)
   if (!fault) return reply()
   if (fault.kind !== 'latency') return injectFault(fault, q, res, run.sim)
   const timer = setTimeout(() => {

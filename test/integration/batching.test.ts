@@ -91,6 +91,21 @@ describe('micro-batching of misses', () => {
     expect(h.sim.requests.length).toBeLessThanOrEqual(Math.ceil(100 / 25) + 1)
   })
 
+  it('fails closed only the checks of a business Kaleyra cannot answer for, not those it shared a request with', async () => {
+    const B2 = '+918000000002'
+    h = await startHarness({ consents: [...seed(), ...seed(B2)], env: { UPSTREAM_RETRIES: '0' } })
+    h.sim.setFault({ kind: 'status', status: 500, business: B2 })
+    await warmConnections(40)
+    const pairs = users.slice(0, 20).flatMap((u) => [h.canCall(u, '', BUSINESS), h.canCall(u, '', B2)])
+    const answers = await Promise.all(pairs)
+    const healthy = answers.filter((_, i) => i % 2 === 0)
+    healthy.forEach((a, i) => expect(a.body.reason, users[i]).toBe(expected(i)))
+    expect(answers.filter((_, i) => i % 2 === 1).every((a) => a.status === 503)).toBe(true)
+    // The shared requests failed, then each business was asked alone.
+    expect(h.sim.requests.some((r) => r.business.length === 2)).toBe(true)
+    expect(h.sim.requests.some((r) => r.business.length === 1 && r.business[0] === BUSINESS)).toBe(true)
+  })
+
   it('fails every check of a batch closed on an upstream error, and caches none of it', async () => {
     h = await startHarness({ consents: seed(), env: { UPSTREAM_RETRIES: '0' } })
     h.sim.setFault({ kind: 'status', status: 500 })

@@ -122,3 +122,41 @@ describe('createPairBatcher', () => {
     expect(client.calls.map((c) => c.users)).toEqual([['+919000000001'], ['+919000000002']])
   })
 })
+
+describe('createPairBatcher isolation', () => {
+  const B2 = '+918000000002'
+  const failFor = (bad: string) =>
+    fakeClient((bs, us) => {
+      if (bs.includes(bad)) throw new Error(`no answer for ${bad}`)
+      return bs.flatMap((b) => us.map((u) => record(b, u)))
+    })
+
+  it('asks each business again alone when a shared request fails, so only the failing one fails', async () => {
+    const client = failFor(B2)
+    const batcher = createPairBatcher({ client, windowMs: 2, maxUsers: 25, isolateOn: () => true })
+    const ok = batcher.find(B, '+919000000001')
+    const bad = batcher.find(B2, '+919000000002').catch((e: Error) => e.message)
+    await vi.advanceTimersByTimeAsync(2)
+    expect(await ok).toEqual([record(B, '+919000000001')])
+    expect(await bad).toBe(`no answer for ${B2}`)
+    expect(client.calls).toEqual([
+      { businesses: [B, B2], users: ['+919000000001', '+919000000002'] },
+      { businesses: [B], users: ['+919000000001'] },
+      { businesses: [B2], users: ['+919000000002'] },
+    ])
+  })
+
+  it('fails the whole batch when the error is not one to isolate, or the batch has one business', async () => {
+    const client = failFor(B2)
+    const batcher = createPairBatcher({ client, windowMs: 2, maxUsers: 25, isolateOn: () => false })
+    const finds = [batcher.find(B, '+919000000001'), batcher.find(B2, '+919000000002')].map((p) =>
+      p.then(
+        () => 'resolved',
+        () => 'rejected',
+      ),
+    )
+    await vi.advanceTimersByTimeAsync(2)
+    expect(await Promise.all(finds)).toEqual(['rejected', 'rejected'])
+    expect(client.calls).toHaveLength(1)
+  })
+})
