@@ -1,19 +1,7 @@
 // npx tsx bench/profile.ts <file.cpuprofile> [top]: where a profiled server spent its CPU.
 // Profiles come from `BENCH_CPU_PROF=1 npm run bench -- --only=hit` (bench/out/profiles/).
-import fs from 'node:fs'
-import path from 'node:path'
+import { VM_FRAMES, owner, readProfile, selfTimes, sumBy, type ProfileNode } from './lib/cpuprofile.js'
 import { table } from './lib/report.js'
-
-interface ProfileNode {
-  id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
-  children?: number[]
-}
-interface Profile {
-  nodes: ProfileNode[]
-  samples: number[]
-  timeDeltas: number[]
-}
 
 const [file, topArg] = process.argv.slice(2)
 if (!file) {
@@ -21,39 +9,20 @@ if (!file) {
   process.exit(2)
 }
 const top = Number(topArg ?? 25)
-const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile
-
-// Self time per node: the time of each sample goes to the node it was taken in.
-const selfUs = new Map<number, number>()
-profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
-const idle = new Set(['(idle)', '(program)', '(garbage collector)'])
+const profile = readProfile(file)
+const selfUs = selfTimes(profile)
 // Shares are of busy time: an idle server is not the question.
 const idleIds = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id))
 const totalUs = [...selfUs].reduce((sum, [id, us]) => (idleIds.has(id) ? sum : sum + us), 0)
 
-/** `src/consent/cache.ts`, `fastify`, `node:internal/...`: where a frame's code lives. */
-function owner(url: string): string {
-  if (!url) return '(native)'
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
-  if (pkg?.[1]) return pkg[1]
-  if (url.startsWith('node:')) return url.split('/').slice(0, 2).join('/')
-  return path.relative(process.cwd(), url.replace(/^file:\/\//, ''))
-}
-
-function rank(key: (n: ProfileNode) => string): [string, number][] {
-  const sums = new Map<string, number>()
-  for (const node of profile.nodes) {
-    const us = selfUs.get(node.id) ?? 0
-    if (us && !idleIds.has(node.id)) sums.set(key(node), (sums.get(key(node)) ?? 0) + us)
-  }
-  return [...sums].sort((a, b) => b[1] - a[1]).slice(0, top)
-}
+const rank = (key: (n: ProfileNode) => string): [string, number][] =>
+  [...sumBy(profile, key)].sort((a, b) => b[1] - a[1]).slice(0, top)
 
 const share = (us: number) => `${((100 * us) / totalUs).toFixed(1)} %`
 const fn = (n: ProfileNode) => {
-  const { functionName, url, lineNumber } = n.callFrame
-  if (idle.has(functionName)) return functionName
-  return `${functionName || '(anonymous)'} ${owner(url)}:${lineNumber + 1}`
+  const { functionName, lineNumber } = n.callFrame
+  if (VM_FRAMES.has(functionName)) return functionName
+  return `${functionName || '(anonymous)'} ${owner(n)}:${lineNumber + 1}`
 }
 
 /** Inclusive time: each sample counts once for every distinct function on its stack. */
@@ -85,9 +54,7 @@ console.log()
 console.log(
   table(
     ['self time', 'code'],
-    rank((n) => (idle.has(n.callFrame.functionName) ? n.callFrame.functionName : owner(n.callFrame.url))).map(
-      ([name, us]) => [share(us), name],
-    ),
+    rank(owner).map(([name, us]) => [share(us), name]),
   ),
 )
 console.log()

@@ -1,5 +1,6 @@
 import fs from 'node:fs'
 import path from 'node:path'
+import { requestsFile } from '../lib/cpuprofile.js'
 import { consentsFor, businessFor, pairPath, userNumber } from '../lib/fixtures.js'
 import { count, runLoad, type LoadResult } from '../lib/load.js'
 import { int, ms, pct, ratio, table, type ScenarioContext, type ScenarioReport } from '../lib/report.js'
@@ -69,6 +70,7 @@ export async function hitPath(ctx: ScenarioContext): Promise<ScenarioReport> {
       fs.mkdirSync(path.join(ctx.outDir, 'profiles'), { recursive: true })
       const file = path.join(ctx.outDir, 'profiles', `hit-${server.kind}-round${round}.cpuprofile`)
       await server.child.call('profileStop', file)
+      fs.writeFileSync(requestsFile(file), JSON.stringify({ requests: count(load.statuses, 200) }))
     }
     const result: Round = {
       round,
