@@ -1,0 +1,52 @@
+import { pairKey, type DecisionCache } from './cache.js'
+import type { Shared } from './event-memory.js'
+import type { EventOrder } from './event-order.js'
+import type { ConsentEvents } from './events.js'
+
+export interface Evictions {
+  /** Forgets one pair on this gate; true when it was cached. */
+  evictLocal: (key: string) => boolean
+  /** Forgets a whole business, or everything, on this gate; returns the evictions. */
+  evictMany: (business?: string) => number
+  evict: ConsentEvents['evict']
+}
+
+/**
+ * An eviction moves the pair's version (or every pair's), so a lookup already asking Kaleyra does not store
+ * its answer.
+ */
+export function createEvictions(opts: {
+  cache: DecisionCache
+  order: Pick<EventOrder, 'bump' | 'bumpAll'>
+  shared?: Pick<Shared, 'deleteDecisions' | 'publish'>
+}): Evictions {
+  const { cache, order, shared } = opts
+
+  function evictMany(business?: string): number {
+    order.bumpAll()
+    return business ? cache.deleteBusiness(business) : cache.clear()
+  }
+
+  function evictLocal(key: string): boolean {
+    order.bump(key)
+    return cache.delete(key)
+  }
+
+  return {
+    evictLocal,
+    evictMany,
+    async evict({ business, user }) {
+      const key = business !== undefined && user !== undefined ? pairKey(business, user) : undefined
+      const n = key ? Number(evictLocal(key)) : evictMany(business)
+      await shared?.deleteDecisions({ key, business })
+      shared?.publish(
+        key
+          ? { type: 'evict', key }
+          : business
+            ? { type: 'evict_business', business }
+            : { type: 'evict_all' },
+      )
+      return n
+    },
+  }
+}

@@ -1,0 +1,28 @@
+import type { Clock } from '../clock.js'
+import { pairKey } from './cache.js'
+import { decide, type Decision } from './decide.js'
+import type { EventOrder } from './event-order.js'
+import type { StreakEvents } from './event-streaks.js'
+import type { ConsentEvents } from './events.js'
+
+/** A permission reply becomes an event decision for the pair, unless it is a redelivery or outdated. */
+export function createApplyReply(opts: {
+  clock: Clock
+  firstSeen: (id: string) => Promise<boolean>
+  order: Pick<EventOrder, 'store'>
+  streakEvents: Pick<StreakEvents, 'endStreak'>
+}): ConsentEvents['applyReply'] {
+  const { clock, firstSeen, order } = opts
+  const { endStreak } = opts.streakEvents
+  return async function applyReply(r) {
+    if (!(await firstSeen(r.id))) return 'duplicate'
+    const key = pairKey(r.business, r.user)
+    // A reply cannot come from the future; a clock far ahead must not make every later event "outdated".
+    const atMs = Math.min(r.timestampMs, clock.now())
+    const record = { ...r, canPerformAction: r.response === 'accept' }
+    const decision: Decision = { ...decide([record], clock.now()), origin: 'event', checkedAtMs: atMs }
+    if (!order.store(key, decision, 'local')) return 'outdated'
+    if (r.response === 'accept') endStreak(key)
+    return 'applied'
+  }
+}
