@@ -1,4 +1,5 @@
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
+import { sparseLru } from './sparse-lru.js'
 import type { Clock } from '../clock.js'
 import type { SharedTier } from '../shared/redis-tier.js'
 
@@ -13,7 +14,7 @@ export type Shared = Pick<
 
 /** What the gate remembers of events: bounded in count, kept EVENT_MEMORY_MS on the injected clock. */
 export function eventMemory<V extends NonNullable<unknown>>(max: number, clock: Clock): LRUCache<string, V> {
-  return new LRUCache<string, V>({ max, ttl: EVENT_MEMORY_MS, ttlResolution: 0, perf: clock })
+  return sparseLru<V>(max, { ttl: EVENT_MEMORY_MS, ttlResolution: 0, perf: clock })
 }
 
 /** Fleet-wide first sighting when Redis can say, this gate's memory as well (and alone when it cannot). */

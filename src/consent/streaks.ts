@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache'
+import { sparseLru } from './sparse-lru.js'
 import type { Clock } from '../clock.js'
 
 /** Meta revokes a permission after 4 consecutive unanswered calls; the gate stops short of that. */
@@ -26,8 +26,7 @@ export interface UnansweredStreaks {
 
 /** Per-pair streaks, bounded in count and kept 7 days (Meta's permission-request horizon) on the injected clock. */
 export function createUnansweredStreaks(opts: StreakOptions): UnansweredStreaks {
-  const streaks = new LRUCache<string, number>({
-    max: opts.maxEntries,
+  const streaks = sparseLru<number>(opts.maxEntries, {
     ttl: STREAK_TTL_MS,
     ttlResolution: 0,
     perf: opts.clock,
