@@ -76,7 +76,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   // a dialer. One hook for both: each hook costs every request a step of Fastify's hook runner.
   app.addHook('onResponse', (req, reply, done) => {
     metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
-    if (req.decisions) for (const event of req.decisions) recorder.record(event)
+    // Only the check routes: the error handler fills req.decisions on any route, and a refused webhook or
+    // call outcome is not a decision.
+    if (req.decisions && req.routeOptions.config.decisionLog)
+      for (const event of req.decisions) recorder.record(event)
     done()
   })
   app.addHook('onClose', async () => gate.close())

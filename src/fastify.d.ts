@@ -8,5 +8,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** false: no caller token (probes and metrics; webhooks and admin routes check their own secrets). */
     callerAuth?: boolean
+    /** true: each answer of this route is a decision (log line and consent_gate_decisions_total): /can-call only. */
+    decisionLog?: boolean
   }
 }

@@ -22,6 +22,9 @@ const ERROR_RESPONSES = { 400: InvalidRequestBody, 401: UnauthorizedBody, 503: U
  */
 const serializerCompiler = () => (data: unknown) => JSON.stringify(data)
 
+/** Each answer of these routes is a decision: logged and counted (app.ts). */
+const CHECK_ROUTE = { decisionLog: true }
+
 /** The one question dialers ask before every call, one pair at a time or a campaign at once. */
 export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }> = async (
   app,
@@ -61,6 +64,7 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }>
         response: { 200: DecisionBody, ...ERROR_RESPONSES },
       },
       serializerCompiler,
+      config: CHECK_ROUTE,
     },
     // Not async: Fastify sends a plain return value at once, and awaits a promise only on a miss.
     (req) => {
@@ -85,6 +89,7 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }>
         response: { 200: BatchResponse, ...ERROR_RESPONSES },
       },
       serializerCompiler,
+      config: CHECK_ROUTE,
     },
     async (req) => {
       const events = req.body.checks.map((): DecisionEvent => ({}))

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { request } from 'undici'
 import { BUSINESS, grant, startHarness, type Harness } from '../helpers/gate.js'
 
 const USER = '+919876543210'
@@ -52,6 +53,24 @@ describe('decision log', () => {
     const lines = decisionLines()
     expect(lines.map((l) => l.reason)).toEqual(['invalid_request', 'upstream_unavailable'])
     expect(lines[1]).toMatchObject({ decision_id: failed.body.decision_id, allowed: false, user: '***3210' })
+  })
+
+  it('logs and counts answers of the check routes only, not a refused call outcome or an unknown path', async () => {
+    h = await startHarness({ consents: CONSENTS, logLevel: 'info' })
+    const refused = await request(`${h.url}/call-outcomes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(refused.statusCode).toBe(400)
+    await refused.body.dump()
+    expect((await h.get('/no-such-route')).status).toBe(404)
+    await h.canCall(USER)
+    await settle()
+    expect(decisionLines().map((l) => l.reason)).toEqual(['consent_granted'])
+    const metrics = (await h.get('/metrics')).body as string
+    expect(metrics).not.toMatch(/consent_gate_decisions_total\{reason="invalid_request"/)
+    expect(metrics).toMatch(/consent_gate_decisions_total\{reason="consent_granted",source="upstream"\} 1/)
   })
 
   it('names the request id on a failed check at info, and binds it to every request line at debug', async () => {
