@@ -119,7 +119,7 @@ export async function createGate(
     find: batcher.find,
     clock,
     logger,
-    observe: (result) => metrics.cacheLookups.inc({ result }),
+    observe: (result) => metrics.countCacheLookup(result),
     streakBlocked: (key) => streaks.blocked(key),
     events,
     shared,

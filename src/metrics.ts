@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { CircuitState } from './kaleyra/breaker.js'
+import { deferredCounter } from './metrics-deferred.js'
 
 const MISNAMED_DEFAULTS = [
   'nodejs_active_handles_total',
@@ -9,7 +10,7 @@ const MISNAMED_DEFAULTS = [
 
 /** How one upstream HTTP request ended; the label of consent_gate_upstream_requests_total. */
 export type UpstreamOutcome = 'ok' | 'auth_failed' | 'rate_limited' | 'error' | 'timeout'
-export type CacheResult = 'hit' | 'miss' | 'coalesced'
+export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'shared'
 
 export interface GateMetrics {
   readonly registry: Registry
@@ -24,8 +25,10 @@ export interface GateMetrics {
   readonly redisErrors: Counter<'op'>
   /** Times one served request; the labelled child is kept, so the hot path hashes no labels. */
   observeRequest(route: string, statusCode: number, seconds: number): void
-  /** Counts one answer of /can-call, the same way. */
+  /** Counts one answer of /can-call (deferred to the scrape: metrics-deferred.ts). */
   countDecision(reason: string, source: string): void
+  /** Counts one cache lookup of a check, the same way. */
+  countCacheLookup(result: CacheResult): void
   /** Where consent_gate_cache_entries reads its value at scrape time. */
   setCacheSizeSource(size: () => number): void
   /** consent_gate_upstream_circuit_state: 1 for the current state, 0 for the others. */
@@ -66,10 +69,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
     for (const s of CIRCUIT_STATES) circuit.set({ state: s }, s === state ? 1 : 0)
   }
   setCircuitState('closed')
-  const decisions = new Counter({
+  const decisions = deferredCounter({
     name: 'consent_gate_decisions_total',
     help: 'Answers of /can-call by reason and source (cache, upstream, event, stale; none for errors), 4xx and 5xx included.',
     labelNames: ['reason', 'source'] as const,
+    registers,
+  })
+  const cacheLookups = deferredCounter({
+    name: 'consent_gate_cache_lookups_total',
+    help: 'Cache lookups: hit, miss (asked Kaleyra) or coalesced (joined a request already in flight).',
+    labelNames: ['result'] as const,
     registers,
   })
   const httpDuration = new Histogram({
@@ -79,11 +88,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   })
-  // Label sets are few (route templates x statuses, reasons x sources): their children are kept by key.
+  // Label sets are few (route templates x statuses): their children are kept by key.
   const requestChildren = new Map<string, ReturnType<typeof httpDuration.labels>>()
-  const decisionChildren = new Map<string, ReturnType<typeof decisions.labels>>()
   return {
-    decisions,
+    decisions: decisions.counter,
+    cacheLookups: cacheLookups.counter,
     httpDuration,
     observeRequest(route, statusCode, seconds) {
       const key = `${route} ${statusCode}`
@@ -91,23 +100,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       if (!child) requestChildren.set(key, (child = httpDuration.labels(route, String(statusCode))))
       child.observe(seconds)
     },
-    countDecision(reason, source) {
-      const key = `${reason} ${source}`
-      let child = decisionChildren.get(key)
-      if (!child) decisionChildren.set(key, (child = decisions.labels(reason, source)))
-      child.inc()
-    },
+    countDecision: (reason, source) => decisions.inc(reason, source),
+    countCacheLookup: (result) => cacheLookups.inc(result),
     setCacheSizeSource: (size) => {
       cacheSize = size
     },
     setCircuitState,
     registry,
-    cacheLookups: new Counter({
-      name: 'consent_gate_cache_lookups_total',
-      help: 'Cache lookups: hit, miss (asked Kaleyra) or coalesced (joined a request already in flight).',
-      labelNames: ['result'],
-      registers,
-    }),
     upstreamRequests: new Counter({
       name: 'consent_gate_upstream_requests_total',
       help: 'HTTP requests to Kaleyra by outcome.',
