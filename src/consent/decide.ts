@@ -60,6 +60,24 @@ export function decide(records: readonly PermissionRecord[], nowMs: number): Dec
   }
 }
 
+/**
+ * A decision with its fields in the order decide() makes them (one object shape for the whole cache) and Kaleyra's
+ * common values shared: for decisions read from Redis.
+ */
+export function flatDecision(d: Decision): Decision {
+  return {
+    origin: d.origin,
+    allowed: d.allowed,
+    reason: d.reason,
+    response: d.response === null ? null : shared(d.response),
+    isPermanent: d.isPermanent,
+    responseSource: shared(d.responseSource),
+    canPerformAction: d.canPerformAction,
+    checkedAtMs: d.checkedAtMs,
+    expiresAtMs: d.expiresAtMs,
+  }
+}
+
 /** Values Kaleyra repeats in every record: one string each for all cached decisions, not one per record. */
 const COMMON_VALUES = new Map(
   ['accept', 'reject', 'user_action', 'automatic', 'meta_api'].map((v) => [v, v] as const),

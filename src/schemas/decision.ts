@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { DecisionReason } from './can-call.js'
+import { Consent, DecisionReason } from './can-call.js'
 
 /**
  * What the gate remembers of one answer, in the cache and in Redis: the verdict and the record behind it.
@@ -27,13 +27,36 @@ export type StoredDecision = Static<typeof StoredDecision>
 
 const checkStoredDecision = Compile(StoredDecision)
 
-/** A well-formed decision whose verdict agrees with its reason: a shared entry never invents a yes. */
+/**
+ * A well-formed decision whose verdict agrees with its reason and, for an allow, with its record (accepted, action
+ * permitted, permanent or with an expiry): a shared entry never invents a yes.
+ */
 export function isTrustedDecision(value: unknown): value is StoredDecision {
-  return checkStoredDecision.Check(value) && value.allowed === (value.reason === 'consent_granted')
+  if (!checkStoredDecision.Check(value) || value.allowed !== (value.reason === 'consent_granted'))
+    return false
+  const grants =
+    value.response === 'accept' && value.canPerformAction && (value.isPermanent || value.expiresAtMs !== null)
+  return !value.allowed || grants
 }
+
+/**
+ * A decision as the previous release stored and published it: the consent nested, with an ISO expiry. Read
+ * (and written, beside the flat fields) so that gates of both releases share one Redis during a rolling update.
+ */
+export const LegacyStoredDecision = Type.Object({
+  origin: Type.Union([Type.Literal('upstream'), Type.Literal('event')]),
+  allowed: Type.Boolean(),
+  reason: DecisionReason,
+  consent: Type.Union([Consent, Type.Null()]),
+  checkedAtMs: Type.Number(),
+  expiresAtMs: Type.Union([Type.Number(), Type.Null()]),
+})
+export type LegacyStoredDecision = Static<typeof LegacyStoredDecision>
+export const checkLegacyStoredDecision = Compile(LegacyStoredDecision)
 
 /** What one gate tells the others, so a webhook or call outcome that reached it reaches every sidecar. */
 export const BusMessage = Type.Union([
+  // On the wire the decision may be of either release (shared/decision-wire.ts); once read, it is a StoredDecision.
   Type.Object({ type: Type.Literal('decision'), key: Type.String(), decision: StoredDecision }),
   Type.Object({ type: Type.Literal('streak'), key: Type.String(), count: Type.Integer({ minimum: 0 }) }),
   Type.Object({ type: Type.Literal('evict'), key: Type.String() }),
@@ -42,8 +65,9 @@ export const BusMessage = Type.Union([
 ])
 export type BusMessage = Static<typeof BusMessage>
 
-const checkBusMessage = Compile(BusMessage)
-
-export function isBusMessage(value: unknown): value is BusMessage {
-  return checkBusMessage.Check(value) && (value.type !== 'decision' || isTrustedDecision(value.decision))
-}
+/** The envelope of a bus message, its decision (if any) not yet read. */
+export const BusEnvelope = Type.Union([
+  Type.Object({ type: Type.Literal('decision'), key: Type.String(), decision: Type.Unknown() }),
+  ...BusMessage.anyOf.slice(1),
+])
+export const checkBusEnvelope = Compile(BusEnvelope)

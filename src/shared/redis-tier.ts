@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Decision } from '../consent/decide.js'
-import { isBusMessage, isTrustedDecision, type BusMessage } from '../schemas/decision.js'
+import type { BusMessage } from '../schemas/decision.js'
+import { fromWire, fromWireMessage, toWire, toWireMessage } from './decision-wire.js'
 import { connectRedis } from './redis-connection.js'
 
 /** A decision another gate (or this one, earlier) stored, and how much of its TTL is left. */
@@ -77,10 +78,12 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     ...opts,
     channel: `${prefix}events`,
     onMessage(self, raw) {
-      const message = parseJson(raw) as { from?: unknown; body?: unknown } | undefined
-      // A malformed message is dropped, never guessed at; this gate's own messages come back and are skipped.
-      if (!isBusMessage(message?.body)) return opts.onError?.('message')
-      if (message.from !== self) for (const h of handlers) h(message.body)
+      const parsed = parseJson(raw) as { from?: unknown; body?: unknown } | undefined
+      // A malformed message is dropped, never guessed at (an untrusted decision evicts its pair instead);
+      // this gate's own messages come back and are skipped.
+      const { message, readable } = fromWireMessage(parsed?.body)
+      if (!readable) opts.onError?.('message')
+      if (message && parsed?.from !== self) for (const h of handlers) h(message)
     },
   })
   const { client } = redis
@@ -102,8 +105,8 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     const raw = result?.[0]?.[1]
     const ttlMs = Number(result?.[1]?.[1])
     if (typeof raw !== 'string' || !(ttlMs > 0)) return undefined
-    const decision = parseJson(raw)
-    return isTrustedDecision(decision) ? { decision, ttlMs } : undefined
+    const decision = fromWire(parseJson(raw))
+    return decision ? { decision, ttlMs } : undefined
   }
 
   return {
@@ -113,7 +116,7 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     readDecision,
     writeDecision(k, decision, ttlMs, origin) {
       if (ttlMs <= 0) return
-      const value = JSON.stringify(decision)
+      const value = JSON.stringify(toWire(decision))
       if (origin === 'event') background('write', () => client.set(key.decision(k), value, 'PX', ttlMs))
       else background('write', () => client.eval(SET_UNLESS_EVENT, 1, key.decision(k), value, ttlMs))
     },
@@ -166,7 +169,8 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
       })
     },
     publish(body) {
-      background('publish', () => client.publish(`${prefix}events`, JSON.stringify({ from: redis.id, body })))
+      const message = JSON.stringify({ from: redis.id, body: toWireMessage(body) })
+      background('publish', () => client.publish(`${prefix}events`, message))
     },
     onMessage(handler) {
       handlers.push(handler)
