@@ -8,7 +8,7 @@ import { createCircuitBreaker, type CircuitBreaker } from './kaleyra/breaker.js'
 import { createUpstreamBudget } from './kaleyra/budget.js'
 import { createKaleyraClient } from './kaleyra/client.js'
 import { createUpstreamGuard } from './kaleyra/guard.js'
-import { UpstreamError } from './kaleyra/errors.js'
+import { isPerBusinessFailure } from './kaleyra/errors.js'
 import type { GateMetrics } from './metrics.js'
 import { createConsentEvents, type ConsentEvents } from './consent/events.js'
 import { createUnansweredStreaks, type UnansweredStreaks } from './consent/streaks.js'
@@ -110,9 +110,7 @@ export async function createGate(
   const batcher = createPairBatcher({
     client,
     ...config.batch,
-    // Failures that may be one business's own (5xx, Kaleyra error codes, unreadable answers); never a
-    // rate limit (more requests would not help), refused credentials or a spent deadline.
-    isolateOn: (err) => err instanceof UpstreamError && err.kind === 'error',
+    isolateOn: isPerBusinessFailure,
   })
   const lookup = createConsentLookup({
     cache,

@@ -47,6 +47,16 @@ export function isRetryable(err: UpstreamError): boolean {
   return (err.opts.status ?? 0) >= 500 || RESET_CODES.has(err.opts.code ?? '')
 }
 
+/**
+ * Whether a failed request about several business numbers may have failed for one of them alone, so that asking
+ * again per business can save the others' checks: Kaleyra answered, and not with success (an HTTP error, a body or
+ * code that is not WA200). Never a connection failure, a timeout, a 429 or RBC001: those are Kaleyra's state, and
+ * more requests would only spend the budget live checks need.
+ */
+export function isPerBusinessFailure(err: unknown): boolean {
+  return err instanceof UpstreamError && err.kind === 'error' && err.opts.status !== undefined
+}
+
 /** Parses a Retry-After header (seconds or HTTP date) into whole seconds, bounded to [1, 3600]. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
   const raw = Array.isArray(value) ? value[0] : value
