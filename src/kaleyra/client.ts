@@ -114,7 +114,7 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
         const env = await guard.run((signal) => fetchPage(query, at, signal), deadline)
         for (const r of env.data) records.push(toRecord(r))
         if (!morePages(env, at, pageSize)) break
-        offset = at + (env.limit ?? pageSize)
+        offset = nextOffset(env, at)
       }
     } catch (err) {
       throw toUpstreamError(err)
@@ -129,17 +129,24 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
 }
 
 /**
- * Whether another page may hold records: a stricter record on a page never read would be missed, so when
- * Kaleyra gives no `total`, a full page means "read on". A page answered for another offset is an error.
+ * Whether another page may hold records: a stricter record on a page never read would be missed. With `total`,
+ * Kaleyra says. Without it, a page as full as Kaleyra's `limit` means "read on"; when Kaleyra echoes no `limit`
+ * either, a page may have been cut to a size it does not say, so anything as full as its default page (25) reads
+ * on, and only a shorter page is surely the last. A page answered for another offset is an error.
  */
 export function morePages(env: KaleyraSuccessEnvelope, at: number, pageSize: number): boolean {
   if (env.offset !== undefined && env.offset !== at) {
     throw new UpstreamError('error', `Kaleyra answered offset ${env.offset} for offset ${at}`)
   }
-  const step = env.limit ?? pageSize
+  const step = env.limit ?? env.data.length
   if (env.data.length === 0 || step <= 0) return false
-  return env.total === undefined ? env.data.length >= step : at + step < env.total
+  if (env.total !== undefined) return at + step < env.total
+  return env.data.length >= (env.limit ?? Math.min(pageSize, DEFAULT_PAGE_SIZE))
 }
+
+/** Where the next page starts: Kaleyra's own page size when it says it, else the records it sent (never skips). */
+export const nextOffset = (env: KaleyraSuccessEnvelope, at: number): number =>
+  at + (env.limit ?? env.data.length)
 
 function encodeList(numbers: readonly string[]): string {
   return numbers.map(encodeURIComponent).join(',')

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { morePages, parseExpiry, readEnvelope } from '../../src/kaleyra/client.js'
+import { morePages, nextOffset, parseExpiry, readEnvelope } from '../../src/kaleyra/client.js'
 import { UpstreamError, parseRetryAfter, toUpstreamError } from '../../src/kaleyra/errors.js'
 import { recordExpiry } from '../../src/kaleyra/wire.js'
 
@@ -312,6 +312,17 @@ describe('morePages', () => {
   it('reads on after a full page when Kaleyra gives no total, and stops after a short one', () => {
     expect(morePages(page(25, { limit: 25 }), 0, 25)).toBe(true)
     expect(morePages(page(24, { limit: 25 }), 25, 25)).toBe(false)
+  })
+
+  it("without total or limit, reads on after any page as full as Kaleyra's default, and never skips a record", () => {
+    // Asked for 100; Kaleyra may have cut the page to a size it does not say.
+    expect(morePages(page(30), 0, 100)).toBe(true)
+    expect(nextOffset(page(30), 0)).toBe(30)
+    expect(morePages(page(24), 30, 100)).toBe(false)
+    // With a total but no limit, the next page starts after the records actually sent.
+    expect(morePages(page(50, { total: 120 }), 0, 100)).toBe(true)
+    expect(nextOffset(page(50, { total: 120 }), 0)).toBe(50)
+    expect(nextOffset(page(25, { limit: 25, total: 120 }), 25)).toBe(50)
   })
 
   it('fails on a page answered for another offset instead of reading it again', () => {
