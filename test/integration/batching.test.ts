@@ -86,7 +86,8 @@ describe('micro-batching of misses', () => {
     expectCorrect(answers.filter((_, i) => i % 2 === 0))
     expectCorrect(answers.filter((_, i) => i % 2 === 1))
     expect(answers.filter((_, i) => i % 2 === 1).every((a) => a.body.business === B2)).toBe(true)
-    expect(h.sim.requests.every((r) => r.business.length === 2 && r.limit === 100)).toBe(true)
+    expect(h.sim.requests.some((r) => r.business.length === 2)).toBe(true)
+    expect(h.sim.requests.every((r) => r.limit === 100)).toBe(true)
     // Per-business batches would cost 2 x 4 requests and more; shared ones, those of 100 users.
     expect(h.sim.requests.length).toBeLessThanOrEqual(Math.ceil(100 / 25) + 1)
   })
