@@ -115,7 +115,15 @@ export function createUpstreamBudget(opts: UpstreamBudgetOptions): UpstreamBudge
     if (maxRps <= 0) return
     const step = takeToken(bucket, now(), maxRps, capacity)
     bucket = step.state
-    if (step.waitMs > 0) await sleep(step.waitMs, signal)
+    if (step.waitMs <= 0) return
+    try {
+      await sleep(step.waitMs, signal)
+    } catch (err) {
+      // An abandoned wait sends nothing: its token goes back for the next caller (waiters already asleep keep
+      // their times, which only errs toward fewer requests).
+      bucket = { ...bucket, tokens: Math.min(capacity, bucket.tokens + 1) }
+      throw err
+    }
   }
 
   return {

@@ -209,6 +209,25 @@ describe('createUpstreamBudget', () => {
     expect(fn).not.toHaveBeenCalled()
   })
 
+  it('gives the token of an abandoned wait back: the next caller waits as if it had never asked', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 1, maxQueue: 10, now: () => 0 })
+    await budget.run(async () => 'burst', never())
+    const ac = new AbortController()
+    const abandoned = budget.run(async () => 'never', ac.signal)
+    await flush()
+    ac.abort(new Error('cancelled'))
+    await expect(abandoned).rejects.toThrow('cancelled')
+    const started: string[] = []
+    const next = budget.run(async () => started.push('next'), never())
+    await vi.advanceTimersByTimeAsync(999)
+    expect(started).toEqual([])
+    // One interval after the burst, not two: the abandoned token is not counted against it.
+    await vi.advanceTimersByTimeAsync(1)
+    expect(started).toEqual(['next'])
+    await next
+  })
+
   it('does not pace at all when maxRps is 0', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const budget = createUpstreamBudget({ maxInflight: 100, maxRps: 0, maxQueue: 0, now: () => 0 })
