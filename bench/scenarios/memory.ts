@@ -44,7 +44,7 @@ export async function memory(ctx: ScenarioContext): Promise<ScenarioReport> {
         row(
           'decision object',
           m.decisions,
-          '`Decision`: ten fields, the consent kept flat, two epoch-ms numbers boxed, common strings shared',
+          '`Decision`: nine fields, the consent kept flat, two epoch-ms numbers boxed, common strings shared',
         ),
         row('cache structure', m.structure, 'lru-cache per entry (Map slot, key/value lists, TTL arrays)'),
         ['sum of the pieces', bytes(sumOfPieces), '', 'key + decision + structure'],
