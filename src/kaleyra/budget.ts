@@ -119,9 +119,9 @@ export function createUpstreamBudget(opts: UpstreamBudgetOptions): UpstreamBudge
     try {
       await sleep(step.waitMs, signal)
     } catch (err) {
-      // An abandoned wait sends nothing: its token goes back for the next caller (waiters already asleep keep
-      // their times, which only errs toward fewer requests).
-      bucket = { ...bucket, tokens: Math.min(capacity, bucket.tokens + 1) }
+      // An abandoned wait sends nothing: its token goes back, but only while no later caller has taken one after
+      // it (that caller's start time already counts on it; giving it back too would let two start at once).
+      if (bucket === step.state) bucket = { ...bucket, tokens: Math.min(capacity, bucket.tokens + 1) }
       throw err
     }
   }

@@ -228,6 +228,31 @@ describe('createUpstreamBudget', () => {
     await next
   })
 
+  it('keeps the token of an abandoned wait when a later caller already waits behind it: never two starts at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    let t = 0
+    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 1, maxQueue: 10, now: () => t })
+    const starts: number[] = []
+    const run = (signal = never()) => budget.run(async () => starts.push(t), signal)
+    await run()
+    const ac = new AbortController()
+    const abandoned = run(ac.signal).catch(() => 'abandoned')
+    const waiting = run()
+    await flush()
+    ac.abort(new Error('cancelled'))
+    expect(await abandoned).toBe('abandoned')
+    const later = run()
+    await flush()
+    for (let ms = 0; ms < 4000; ms += 100) {
+      t += 100
+      await vi.advanceTimersByTimeAsync(100)
+    }
+    await Promise.all([waiting, later])
+    // One start per second at most, in any window of a second.
+    expect(starts).toHaveLength(3)
+    for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(1000)
+  })
+
   it('does not pace at all when maxRps is 0', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
     const budget = createUpstreamBudget({ maxInflight: 100, maxRps: 0, maxQueue: 0, now: () => 0 })
