@@ -62,7 +62,7 @@ export const EnvSchema = Type.Object({
   BREAKER_OPEN_MS: int(5000, 100, 600_000, 'How long the circuit stays open before a probe'),
   BATCH_WINDOW_MS: int(2, 0, 1000, 'How long a miss waits for other misses (0: no batching)'),
   BATCH_MAX_USERS: int(25, 1, 100, 'Users per batched upstream request'),
-  KALEYRA_PAGE_SIZE: int(25, 1, 100, 'Records asked per Kaleyra page (limit)'),
+  KALEYRA_PAGE_SIZE: int(25, 25, 100, 'Records asked per Kaleyra page (limit)'),
   CACHE_STALE_IF_ERROR_SECONDS: int(
     0,
     0,

@@ -129,24 +129,27 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
 }
 
 /**
- * Whether another page may hold records: a stricter record on a page never read would be missed. With `total`,
- * Kaleyra says. Without it, a page as full as Kaleyra's `limit` means "read on"; when Kaleyra echoes no `limit`
- * either, a page may have been cut to a size it does not say, so anything as full as its default page (25) reads
- * on, and only a shorter page is surely the last. A page answered for another offset is an error.
+ * Whether another page may hold records: a stricter record on a page never read would be missed. The next page
+ * starts where nextOffset() says, so a page cut shorter than the `limit` Kaleyra echoes hides nothing. With
+ * `total`, Kaleyra says whether more remain. Without it, a page as full as
+ * Kaleyra's `limit` reads on; without that either, any page as full as Kaleyra's default (25) reads on, and only a
+ * shorter page is surely the last. A page answered for another offset is an error.
  */
 export function morePages(env: KaleyraSuccessEnvelope, at: number, pageSize: number): boolean {
   if (env.offset !== undefined && env.offset !== at) {
     throw new UpstreamError('error', `Kaleyra answered offset ${env.offset} for offset ${at}`)
   }
-  const step = env.limit ?? env.data.length
-  if (env.data.length === 0 || step <= 0) return false
-  if (env.total !== undefined) return at + step < env.total
-  return env.data.length >= (env.limit ?? Math.min(pageSize, DEFAULT_PAGE_SIZE))
+  if (env.data.length === 0) return false
+  if (env.total !== undefined) return nextOffset(env, at) < env.total
+  return env.data.length >= (env.limit || Math.min(pageSize, DEFAULT_PAGE_SIZE))
 }
 
-/** Where the next page starts: Kaleyra's own page size when it says it, else the records it sent (never skips). */
+/**
+ * Where the next page starts: after the records received, or after `limit` of them when Kaleyra sent more than it
+ * says a page holds (the smaller step never skips a record; reading one twice is harmless).
+ */
 export const nextOffset = (env: KaleyraSuccessEnvelope, at: number): number =>
-  at + (env.limit ?? env.data.length)
+  at + Math.min(env.data.length, env.limit || env.data.length)
 
 function encodeList(numbers: readonly string[]): string {
   return numbers.map(encodeURIComponent).join(',')

@@ -325,6 +325,16 @@ describe('morePages', () => {
     expect(nextOffset(page(25, { limit: 25, total: 120 }), 25)).toBe(50)
   })
 
+  it('reads the records a page cut shorter than its echoed limit left out, and ignores a limit of 0', () => {
+    // Asked for 100, echoed 100, sent 50 of 150: the next page starts at 50, not 100.
+    expect(morePages(page(50, { limit: 100, offset: 0, total: 150 }), 0, 100)).toBe(true)
+    expect(nextOffset(page(50, { limit: 100, offset: 0, total: 150 }), 0)).toBe(50)
+    expect(morePages(page(25, { limit: 0, offset: 0, total: 60 }), 0, 25)).toBe(true)
+    expect(morePages(page(25, { limit: 0 }), 0, 25)).toBe(true)
+    // More records than the page holds (other pairs mixed in): step by the limit, never past a record.
+    expect(nextOffset(page(27, { limit: 25, total: 60 }), 25)).toBe(50)
+  })
+
   it('fails on a page answered for another offset instead of reading it again', () => {
     expect(() => morePages(page(25, { limit: 25, offset: 0, total: 100 }), 25, 25)).toThrow(UpstreamError)
   })
