@@ -15,9 +15,14 @@ import {
  */
 export const toWire = (decision: Decision) => ({ ...decision, consent: consentOf(decision) })
 
-/** A decision another gate wrote, of either release, as this gate keeps it; undefined when it cannot be trusted. */
+/**
+ * A decision another gate wrote, of either release, as this gate keeps it; undefined when it cannot be trusted.
+ * The nested `consent` is read only when the flat fields are absent: it never stands in for flat fields that
+ * failed the trust check.
+ */
 export function fromWire(value: unknown): Decision | undefined {
   if (isTrustedDecision(value)) return flatDecision(value)
+  if (typeof value !== 'object' || value === null || 'response' in value) return undefined
   if (!checkLegacyStoredDecision.Check(value)) return undefined
   const decision = fromLegacy(value)
   return isTrustedDecision(decision) ? decision : undefined

@@ -59,6 +59,10 @@ describe('decisions on the wire', () => {
       { ...legacyAllow, consent: null },
       { ...legacyAllow, consent: { ...legacyAllow.consent, response: 'reject' } },
       { ...flat, allowed: 'true' },
+      // Both shapes, the flat fields untrusted: the nested consent never stands in for them.
+      { ...toWire(flat), canPerformAction: false },
+      { ...toWire(flat), response: 'reject' },
+      { ...toWire(flat), isPermanent: false, expiresAtMs: null },
       'garbage',
     ]) {
       expect(fromWire(bad), JSON.stringify(bad)).toBeUndefined()
