@@ -110,7 +110,8 @@ export async function createGate(
   const batcher = createPairBatcher({
     client,
     ...config.batch,
-    isolateOn: isPerBusinessFailure,
+    // While the circuit is not closed Kaleyra itself is in doubt: asking again per business would only add load.
+    isolateOn: (err) => isPerBusinessFailure(err) && breaker.state === 'closed',
   })
   const lookup = createConsentLookup({
     cache,

@@ -77,7 +77,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
   })
   const cacheLookups = deferredCounter({
     name: 'consent_gate_cache_lookups_total',
-    help: 'Cache lookups: hit, miss (asked Kaleyra) or coalesced (joined a request already in flight).',
+    help: 'Cache lookups: hit, miss (asked Kaleyra), coalesced (joined a request already in flight) or shared (answered from Redis).',
     labelNames: ['result'] as const,
     registers,
   })

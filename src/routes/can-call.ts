@@ -9,7 +9,7 @@ import type { ConsentLookup, LookupResult } from '../consent/lookup.js'
 import { BatchRequest, BatchResponse, CanCallQuery, DecisionBody } from '../schemas/can-call.js'
 import { InvalidRequestBody, UnauthorizedBody, UnavailableBody } from '../schemas/errors.js'
 
-/** Checks of one batch request in flight at once, started together: 4 full micro-batches of one business. */
+/** Checks of one batch request in flight at once, started together: four full micro-batches of 25 users. */
 const BATCH_CONCURRENCY = 100
 
 const ERROR_RESPONSES = { 400: InvalidRequestBody, 401: UnauthorizedBody, 503: UnavailableBody }
