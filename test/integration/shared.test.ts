@@ -4,6 +4,7 @@ import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/kaleyra
 import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
 import { REDIS_URL, freePort, freshPrefix, ownRedis, waitFor } from '../helpers/redis.js'
 import { kaleyraBody, post, replyMessage } from '../helpers/webhooks.js'
+import { allowDecision } from '../helpers/decisions.js'
 
 const USER = '+919000000001'
 const BEARER = 'kaleyra-callback-token-0123'
@@ -170,17 +171,7 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
     const admin = new Redis(url)
     try {
       // As a gate whose clock runs behind would have written it: an allow that expired a second ago.
-      const expired = {
-        origin: 'upstream',
-        allowed: true,
-        reason: 'consent_granted',
-        response: 'accept',
-        isPermanent: false,
-        responseSource: 'user_action',
-        canPerformAction: true,
-        checkedAtMs: T0 - 60_000,
-        expiresAtMs: T0 - 1000,
-      }
+      const expired = allowDecision(T0 - 60_000, T0 - 1000)
       await admin.set(`${prefix}d:${BUSINESS}|${USER}`, JSON.stringify(expired), 'PX', 60_000)
       expect((await g.canCall(USER)).body).toMatchObject({
         allowed: false,
