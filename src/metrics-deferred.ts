@@ -6,8 +6,7 @@ import { Counter, type CounterConfiguration } from 'prom-client'
  * through a labelled child: with the request histogram, ~10 µs of a cache hit's ~185 in a CPU profile
  * (bench/profile-diff.ts). One or two labels, whose values must be few (reason codes, sources, results).
  */
-export interface DeferredCounter<L extends string> {
-  readonly counter: Counter<L>
+export interface DeferredCounter {
   /** Adds 1 for these label values, in the order of `labelNames` (the second only with two labels). */
   inc(first: string, second?: string): void
 }
@@ -21,7 +20,7 @@ export function deferredCounter<L extends string>(
   config: Omit<CounterConfiguration<L>, 'collect' | 'labelNames'> & {
     labelNames: readonly [L] | readonly [L, L]
   },
-): DeferredCounter<L> {
+): DeferredCounter {
   const [firstName, secondName] = config.labelNames
   // A Map level per label: no key string is built per increment.
   const byFirst = new Map<string, Map<string | undefined, Slot>>()
@@ -46,7 +45,6 @@ export function deferredCounter<L extends string>(
   }
 
   return {
-    counter,
     inc(first, second) {
       let level = byFirst.get(first)
       if (!level) byFirst.set(first, (level = new Map<string | undefined, Slot>()))

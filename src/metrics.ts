@@ -14,16 +14,13 @@ export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'shared'
 
 export interface GateMetrics {
   readonly registry: Registry
-  readonly decisions: Counter<'reason' | 'source'>
-  readonly cacheLookups: Counter<'result'>
   readonly upstreamRequests: Counter<'outcome'>
   readonly upstreamDuration: Histogram
-  readonly httpDuration: Histogram<'route' | 'status_code'>
   readonly events: Counter<'kind' | 'result'>
   readonly evictions: Counter<'cause'>
   readonly redisUp: Gauge
   readonly redisErrors: Counter<'op'>
-  /** Times one served request; the labelled child is kept, so the hot path hashes no labels. */
+  /** Times one served request (its labelled child is kept by route and status; prom-client still hashes labels). */
   observeRequest(route: string, statusCode: number, seconds: number): void
   /** Counts one answer of /can-call (deferred to the scrape: metrics-deferred.ts). */
   countDecision(reason: string, source: string): void
@@ -91,9 +88,6 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
   // Label sets are few (route templates x statuses): their children are kept by key.
   const requestChildren = new Map<string, ReturnType<typeof httpDuration.labels>>()
   return {
-    decisions: decisions.counter,
-    cacheLookups: cacheLookups.counter,
-    httpDuration,
     observeRequest(route, statusCode, seconds) {
       const key = `${route} ${statusCode}`
       let child = requestChildren.get(key)
