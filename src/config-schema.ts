@@ -110,6 +110,12 @@ export const EnvSchema = Type.Object({
     100,
     'Consecutive unanswered or rejected calls that stop further checks (0: off)',
   ),
+  EVENT_TRUST_WINDOW_SECONDS: int(
+    300,
+    0,
+    86_400,
+    'How old an accept may be and still grant when the gate may have lost newer facts (docs/consent-ordering.md)',
+  ),
   WEBHOOK_BEARER_TOKEN: Type.Optional(
     Type.String({ pattern: TOKEN, description: 'Bearer token Kaleyra callbacks must send (16+ characters)' }),
   ),

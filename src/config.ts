@@ -30,6 +30,8 @@ export interface Config {
     retryAfterSeconds: number
   }
   unansweredStreakLimit: number
+  /** An accept older than this grants only when the gate holds every newer fact (docs/consent-ordering.md). */
+  eventTrustWindowMs: number
   /** Each surface is registered only when its secret is set. */
   webhooks: { bearerToken?: string; basicAuth?: string; metaAppSecret?: string; metaVerifyToken?: string }
   adminToken?: string
@@ -124,6 +126,7 @@ function toConfig(e: Env): Config {
       retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
     },
     unansweredStreakLimit: e.UNANSWERED_STREAK_LIMIT,
+    eventTrustWindowMs: e.EVENT_TRUST_WINDOW_SECONDS * 1000,
     webhooks: {
       bearerToken: e.WEBHOOK_BEARER_TOKEN,
       basicAuth: e.WEBHOOK_BASIC_AUTH,

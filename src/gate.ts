@@ -11,6 +11,7 @@ import { createUpstreamGuard } from './kaleyra/guard.js'
 import { isPerBusinessFailure } from './kaleyra/errors.js'
 import type { GateMetrics } from './metrics.js'
 import { createConsentEvents, type ConsentEvents } from './consent/events.js'
+import { createPairFacts } from './consent/facts.js'
 import { createUnansweredStreaks, type UnansweredStreaks } from './consent/streaks.js'
 import type { SharedTier } from './shared/redis-tier.js'
 
@@ -19,22 +20,26 @@ import type { SharedTier } from './shared/redis-tier.js'
  * then: ioredis is a tenth of the gate's start-up, paid by every sidecar that runs without Redis otherwise.
  */
 async function createSharedTier(
-  redis: NonNullable<Config['redis']>,
-  lockMs: number,
-  logger: Logger,
-  metrics: GateMetrics,
-  onResubscribed: () => void,
-): Promise<SharedTier> {
+  config: Config,
+  deps: { clock: Clock; logger: Logger; metrics: GateMetrics },
+  onHealth: (up: boolean) => void,
+): Promise<SharedTier | undefined> {
+  if (!config.redis) return undefined
+  const { metrics } = deps
   const { createSharedTier: connectRedis } = await import('./shared/redis-tier.js')
   metrics.registry.registerMetric(metrics.redisUp)
   metrics.redisUp.set(0)
   return connectRedis({
-    ...redis,
-    lockMs,
-    logger,
+    ...config.redis,
+    ...deps,
+    lockMs: config.upstream.deadlineMs,
+    trustWindowMs: config.eventTrustWindowMs,
     onError: (op) => metrics.redisErrors.inc({ op }),
-    onHealth: (up) => metrics.redisUp.set(up ? 1 : 0),
-    onResubscribed,
+    onLostWrite: (op) => metrics.redisLostWrites.inc({ op }),
+    onHealth: (up) => {
+      metrics.redisUp.set(up ? 1 : 0)
+      onHealth(up)
+    },
   })
 }
 
@@ -61,18 +66,30 @@ export async function createGate(
     clock,
     onCapacityEviction: () => metrics.evictions.inc({ cause: 'capacity' }),
   })
-  // Events published while this gate's subscription was down never arrived: forget what may be out of date.
-  const forget = () => cache.clear()
-  const shared = config.redis
-    ? await createSharedTier(config.redis, upstream.deadlineMs, logger, metrics, forget)
-    : undefined
+  const sharedLossCapMs = 1000
+  // Shared mode starts degraded, until this gate hears its own heartbeat through the channel.
+  if (config.redis) cache.limitAllows(sharedLossCapMs)
+  const shared = await createSharedTier(config, deps, (up) => {
+    // Down: an event another gate receives may not reach this one, so allows are trusted a second at most.
+    // Up again: events published meanwhile never arrived; forget what they could have changed.
+    if (up) cache.clear()
+    cache.limitAllows(up ? undefined : sharedLossCapMs)
+  })
+  const facts = createPairFacts({
+    clock,
+    maxEntries: config.cache.maxEntries,
+    trustWindowMs: config.eventTrustWindowMs,
+    onForget: () => metrics.forgottenFacts.inc(),
+  })
   const streaks = createUnansweredStreaks({
     limit: config.unansweredStreakLimit,
     maxEntries: config.cache.maxEntries,
     clock,
+    onForget: (state) => metrics.forgottenStreaks.inc({ state }),
   })
   const events = createConsentEvents({
     cache,
+    facts,
     streaks,
     clock,
     maxEntries: config.cache.maxEntries,
@@ -120,6 +137,7 @@ export async function createGate(
     logger,
     observe: (result) => metrics.countCacheLookup(result),
     streakBlocked: (key) => streaks.blocked(key),
+    facts,
     events,
     shared,
     deadlineMs: upstream.deadlineMs,

@@ -20,6 +20,9 @@ export interface GateMetrics {
   readonly evictions: Counter<'cause'>
   readonly redisUp: Gauge
   readonly redisErrors: Counter<'op'>
+  readonly redisLostWrites: Counter<'op'>
+  readonly forgottenFacts: Counter
+  readonly forgottenStreaks: Counter<'state'>
   /** Times one served request (its labelled child is kept by route and status; prom-client still hashes labels). */
   observeRequest(route: string, statusCode: number, seconds: number): void
   /** Counts one answer of /can-call (deferred to the scrape: metrics-deferred.ts). */
@@ -117,7 +120,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       name: 'consent_gate_events_total',
       help:
         'Pushed events by kind (kaleyra_webhook, meta_webhook, call_outcome) and result ' +
-        '(applied, duplicate, outdated, ignored, unauthorized, invalid).',
+        '(applied, duplicate, outdated, untrusted, ignored, unauthorized, invalid).',
       labelNames: ['kind', 'result'],
       registers,
     }),
@@ -131,6 +134,23 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       name: 'consent_gate_redis_up',
       help: 'Shared tier: 1 connected, 0 unavailable (the gate answers from this process and Kaleyra), absent when off.',
       registers: [],
+    }),
+    redisLostWrites: new Counter({
+      name: 'consent_gate_redis_lost_writes_total',
+      help: 'Event writes and bus messages that still failed after their retries: other gates may not know the fact.',
+      labelNames: ['op'],
+      registers,
+    }),
+    forgottenFacts: new Counter({
+      name: 'consent_gate_fact_evictions_total',
+      help: 'Pairs the fact memory dropped at its bound: an old accept for such a pair grants only within EVENT_TRUST_WINDOW_SECONDS.',
+      registers,
+    }),
+    forgottenStreaks: new Counter({
+      name: 'consent_gate_streak_evictions_total',
+      help: 'Pairs the streak memory dropped at its bound, by state (counting, blocked): a dropped blocked pair is unblocked.',
+      labelNames: ['state'],
+      registers,
     }),
     redisErrors: new Counter({
       name: 'consent_gate_redis_errors_total',

@@ -30,6 +30,13 @@ export interface DecisionCache {
    * A TTL of 0 (and no stale window) stores nothing. Returns the TTL (ms).
    */
   set(key: string, decision: Decision, capMs?: number): number
+  /** The TTL set() would give the decision now (ms). */
+  ttlFor(decision: Decision): number
+  /**
+   * While the shared tier is degraded, an event another gate received may never reach this one: drops every cached
+   * allow, and caps the TTL of new ones at `capMs` until called with undefined.
+   */
+  limitAllows(capMs: number | undefined): void
   /** Returns whether the key was there. */
   delete(key: string): boolean
   /** Returns how many entries were dropped. */
@@ -68,11 +75,22 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
     return allowPastExpiry(decision, clock.now()) ? undefined : decision
   }
 
+  let allowCapMs = Infinity
+  const ttlFor = (decision: Decision) =>
+    Math.min(decisionTtlMs(decision, clock.now(), opts), decision.allowed ? allowCapMs : Infinity)
+
   return {
     get: (key) => read(key, staleMs),
     getStale: (key) => read(key, 0),
+    ttlFor,
+    limitAllows(capMs) {
+      allowCapMs = capMs ?? Infinity
+      if (capMs === undefined) return
+      // Not the hot path: once per loss of the shared tier.
+      for (const [key, decision] of [...lru.entries()]) if (decision.allowed) lru.delete(key)
+    },
     set(key, decision, capMs = Infinity) {
-      const ttl = Math.min(decisionTtlMs(decision, clock.now(), opts), capMs)
+      const ttl = Math.min(ttlFor(decision), capMs)
       if (ttl + staleMs > 0) lru.set(key, decision, { ttl: ttl + staleMs })
       else lru.delete(key)
       return ttl

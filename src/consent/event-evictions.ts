@@ -12,13 +12,13 @@ export interface Evictions {
 }
 
 /**
- * An eviction moves the pair's version (or every pair's), so a lookup already asking Kaleyra does not store
- * its answer.
+ * An eviction is a fact: "nothing before now grants" for the pair (or every pair), so neither a lookup already
+ * asking Kaleyra nor a late accept can bring back a grant from before it.
  */
 export function createEvictions(opts: {
   cache: DecisionCache
   order: Pick<EventOrder, 'bump' | 'bumpAll'>
-  shared?: Pick<Shared, 'deleteDecisions' | 'publish'>
+  shared?: Pick<Shared, 'evictFact' | 'deleteDecisions' | 'publish'>
 }): Evictions {
   const { cache, order, shared } = opts
 
@@ -38,7 +38,8 @@ export function createEvictions(opts: {
     async evict({ business, user }) {
       const key = business !== undefined && user !== undefined ? pairKey(business, user) : undefined
       const n = key ? Number(evictLocal(key)) : evictMany(business)
-      await shared?.deleteDecisions({ key, business })
+      if (key) await shared?.evictFact(key)
+      else await shared?.deleteDecisions({ business })
       shared?.publish(
         key
           ? { type: 'evict', key }

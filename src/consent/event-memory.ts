@@ -9,7 +9,14 @@ export const EVENT_MEMORY_MS = 7 * 86_400_000
 /** The part of the Redis tier (REDIS_URL) that events use. */
 export type Shared = Pick<
   SharedTier,
-  'markSeen' | 'incrStreak' | 'setStreak' | 'readStreak' | 'writeDecision' | 'deleteDecisions' | 'publish'
+  | 'markSeen'
+  | 'incrStreak'
+  | 'setStreak'
+  | 'readStreak'
+  | 'writeFact'
+  | 'evictFact'
+  | 'deleteDecisions'
+  | 'publish'
 >
 
 /** What the gate remembers of events: bounded in count, kept EVENT_MEMORY_MS on the injected clock. */

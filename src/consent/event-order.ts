@@ -1,74 +1,66 @@
-import type { Clock } from '../clock.js'
 import type { DecisionCache } from './cache.js'
 import type { Decision } from './decide.js'
-import { eventMemory, type Shared } from './event-memory.js'
+import type { Shared } from './event-memory.js'
+import type { EventVerdict, FleetVerdict, PairFacts } from './facts.js'
 
-interface Written {
-  version: number
-  /** Timestamp of the last event (epoch ms) and whether it denied: ordering needs both. */
-  atMs: number
-  denied: boolean
-  decision?: Decision
-}
-
-/** Per-pair versions and the time of the last event: what decides whether an event is outdated. */
+/** Events put in order against every other fact (docs/consent-ordering.md), here and, in shared mode, in Redis. */
 export interface EventOrder {
-  /** Stores an event's decision here; only the gate that received the event writes Redis and tells the others. */
-  store: (key: string, decision: Decision, origin: 'local' | 'remote') => boolean
-  /** Moves the pair's version (an eviction of the pair). */
+  /**
+   * Applies an event's decision when the facts allow it. Only the gate that received the event (`local`) asks
+   * Redis and tells the other gates; a `remote` one was already ordered by the fleet.
+   */
+  store: (key: string, decision: Decision, origin: 'local' | 'remote') => Promise<EventVerdict>
+  /** "Nothing before now grants" for one pair, on this gate. */
   bump: (key: string) => void
-  /** Moves every pair's version (an eviction of a whole business or of everything). */
+  /** The same for every pair (an eviction of a whole business or of everything). */
   bumpAll: () => void
-  version: (key: string) => number
-  latest: (key: string) => Decision | undefined
 }
 
 export function createEventOrder(opts: {
   cache: DecisionCache
-  clock: Clock
-  maxEntries: number
-  shared?: Pick<Shared, 'writeDecision' | 'publish'>
+  facts: PairFacts
+  shared?: Pick<Shared, 'writeFact' | 'publish'>
 }): EventOrder {
-  const { cache, shared } = opts
-  const written = eventMemory<Written>(opts.maxEntries, opts.clock)
-  let versions = 0
-  /** Version of the last eviction of a whole business or of everything: it moves every pair's version. */
-  let massEviction = 0
+  const { cache, facts, shared } = opts
 
-  function bump(key: string, change: Partial<Written> = {}): void {
-    const held = written.get(key) ?? { version: 0, atMs: -Infinity, denied: false }
-    written.set(key, { ...held, ...change, version: ++versions })
+  function apply(key: string, decision: Decision, fleet?: FleetVerdict): EventVerdict {
+    const verdict = facts.event(key, decision, fleet)
+    if (verdict === 'applied') cache.set(key, decision)
+    // An accept that cannot be proven newest evicts the pair: the next check asks Kaleyra.
+    else if (verdict === 'untrusted') cache.delete(key)
+    return verdict
   }
 
-  /**
-   * Fail-closed ordering. A deny is outdated only by a strictly newer event. An allow is outdated by an event at
-   * the same time or later, and by an answer Kaleyra gave after the reply: Kaleyra already knew of it, and a
-   * newer deny may be on its way.
-   */
-  function outdated(key: string, decision: Decision): boolean {
-    const held = written.get(key)
-    if (!decision.allowed) return held !== undefined && held.atMs > decision.checkedAtMs
-    const upstream = cache.peek(key)
-    const upstreamAt = upstream?.origin === 'upstream' ? upstream.checkedAtMs : -Infinity
-    return (held !== undefined && held.atMs >= decision.checkedAtMs) || upstreamAt > decision.checkedAtMs
-  }
-
-  function store(key: string, decision: Decision, origin: 'local' | 'remote'): boolean {
-    if (outdated(key, decision)) return false
-    const ttlMs = cache.set(key, decision)
-    bump(key, { atMs: decision.checkedAtMs, denied: !decision.allowed, decision })
-    if (origin === 'local') {
-      shared?.writeDecision(key, decision, ttlMs, 'event')
-      shared?.publish({ type: 'decision', key, decision })
+  async function storeLocal(key: string, decision: Decision): Promise<EventVerdict> {
+    if (!shared) return apply(key, decision)
+    const ttlMs = cache.ttlFor(decision)
+    if (!decision.allowed) {
+      // A deny takes effect here at once; the fleet gets it as well, even where Redis holds a newer fact.
+      const verdict = apply(key, decision)
+      if (verdict === 'applied') {
+        await shared.writeFact(key, decision, ttlMs, 'event')
+        shared.publish({ type: 'decision', key, decision })
+      }
+      return verdict
     }
-    return true
+    // An accept is ordered here first, then against the fleet's newest fact, and applied only when both agree.
+    if (facts.judge(key, decision, 'newest') === 'outdated') return 'outdated'
+    const fleet = await shared.writeFact(key, decision, ttlMs, 'event')
+    if (fleet === 'outdated') return 'outdated'
+    // Redis found it unproven and dropped its decision: this gate drops its own too.
+    if (fleet === 'untrusted') {
+      cache.delete(key)
+      return 'untrusted'
+    }
+    const verdict = apply(key, decision, fleet === 'stored' ? 'newest' : 'unknown')
+    if (verdict === 'applied') shared.publish({ type: 'decision', key, decision })
+    return verdict
   }
 
   return {
-    store,
-    bump: (key) => bump(key),
-    bumpAll: () => void (massEviction = ++versions),
-    version: (key) => Math.max(written.get(key)?.version ?? 0, massEviction),
-    latest: (key) => written.get(key)?.decision,
+    store: (key, decision, origin) =>
+      origin === 'local' ? storeLocal(key, decision) : Promise.resolve(apply(key, decision, 'newest')),
+    bump: (key) => facts.evict(key),
+    bumpAll: () => facts.evictAll(),
   }
 }

@@ -23,7 +23,7 @@ export function createApplyOutcome(opts: {
   order: Pick<EventOrder, 'store'>
   evictions: Pick<Evictions, 'evictLocal'>
   onEvict?: (cause: EvictionCause) => void
-  shared?: Pick<Shared, 'deleteDecisions' | 'publish'>
+  shared?: Pick<Shared, 'evictFact' | 'publish'>
 }): ConsentEvents['applyOutcome'] {
   const { cache, clock, streaks, firstSeen, shared } = opts
   const { announceStreak, addToStreak, endStreak } = opts.streakEvents
@@ -37,10 +37,10 @@ export function createApplyOutcome(opts: {
     if (o.errorCode === NO_PERMISSION) {
       opts.evictions.evictLocal(key)
       opts.onEvict?.('error_code_138006')
-      await shared?.deleteDecisions({ key })
+      await shared?.evictFact(key)
       shared?.publish({ type: 'evict', key })
     } else if (o.errorCode === CALL_LIMIT) {
-      opts.order.store(key, callLimited(cache.peek(key), clock.now()), 'local')
+      await opts.order.store(key, callLimited(cache.peek(key), clock.now()), 'local')
     }
     return streaks.count(key)
   }

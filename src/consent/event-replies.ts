@@ -21,8 +21,8 @@ export function createApplyReply(opts: {
     const atMs = Math.min(r.timestampMs, clock.now())
     const record = { ...r, canPerformAction: r.response === 'accept' }
     const decision: Decision = { ...decide([record], clock.now()), origin: 'event', checkedAtMs: atMs }
-    if (!order.store(key, decision, 'local')) return 'outdated'
-    if (r.response === 'accept') endStreak(key)
-    return 'applied'
+    const verdict = await order.store(key, decision, 'local')
+    if (verdict === 'applied' && r.response === 'accept') endStreak(key)
+    return verdict
   }
 }

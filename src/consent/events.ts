@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.js'
 import type { BusMessage } from '../schemas/decision.js'
 import type { DecisionCache } from './cache.js'
-import type { Decision } from './decide.js'
+import type { PairFacts } from './facts.js'
 import { createEvictions } from './event-evictions.js'
 import { createFirstSeen, type Shared } from './event-memory.js'
 import { createEventOrder } from './event-order.js'
@@ -34,8 +34,11 @@ export interface CallOutcome {
   decisionId?: string
 }
 
-/** `outdated`: older than what the gate already holds for the pair, so it changes nothing. */
-export type ReplyResult = 'applied' | 'duplicate' | 'outdated'
+/**
+ * `outdated`: not newer than what the gate knows of the pair, so it changes nothing. `untrusted`: an accept the
+ * gate cannot prove newest (docs/consent-ordering.md): it evicted the pair instead of granting.
+ */
+export type ReplyResult = 'applied' | 'duplicate' | 'outdated' | 'untrusted'
 export type EvictionCause = 'error_code_138006' | 'admin'
 
 export interface ConsentEvents {
@@ -46,24 +49,14 @@ export interface ConsentEvents {
   evict(scope: { business?: string; user?: string }): Promise<number>
   /** Applies what another gate published: its webhooks and outcomes reach this gate too. */
   applyRemote(message: BusMessage): void
-  /**
-   * A counter that moves whenever an event writes or evicts the pair, here or on another gate. A lookup that
-   * started before it moved must not store its answer: the event is newer than what Kaleyra was asked.
-   */
-  version(key: string): number
-  /** The decision the last event stored for the pair, if any. */
-  latest(key: string): Decision | undefined
   /** Takes the fleet's streak for the pair (shared mode), so a gate that started late knows it too. */
   syncStreak(key: string): Promise<void>
 }
 
-/**
- * Webhooks, call outcomes and evictions, applied to this gate and, in shared mode, to the fleet. The pieces:
- * event-order.ts (fail-closed ordering and versions), event-replies.ts, event-outcomes.ts, event-streaks.ts,
- * event-evictions.ts.
- */
+/** Webhooks, call outcomes and evictions, put in order by the pair facts, here and, in shared mode, in the fleet. */
 export function createConsentEvents(opts: {
   cache: DecisionCache
+  facts: PairFacts
   streaks: UnansweredStreaks
   clock: Clock
   maxEntries: number
@@ -73,7 +66,7 @@ export function createConsentEvents(opts: {
 }): ConsentEvents {
   const { cache, streaks, clock, shared } = opts
   const firstSeen = createFirstSeen(opts.maxEntries, clock, shared)
-  const order = createEventOrder({ cache, clock, maxEntries: opts.maxEntries, shared })
+  const order = createEventOrder({ cache, facts: opts.facts, shared })
   const streakEvents = createStreakEvents({ streaks, shared })
   const { syncStreak } = streakEvents
   const evictions = createEvictions({ cache, order, shared })
@@ -86,7 +79,7 @@ export function createConsentEvents(opts: {
     applyRemote(m) {
       switch (m.type) {
         case 'decision':
-          order.store(m.key, m.decision, 'remote')
+          void order.store(m.key, m.decision, 'remote')
           break
         case 'streak':
           // Streak messages can cross on the wire: an end is final, a count is read back from Redis.
@@ -104,8 +97,6 @@ export function createConsentEvents(opts: {
           break
       }
     },
-    version: order.version,
-    latest: order.latest,
     syncStreak,
   }
 }

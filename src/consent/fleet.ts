@@ -4,7 +4,7 @@ import { allowPastExpiry } from './decide.js'
 
 export type FleetTier = Pick<
   SharedTier,
-  'readDecision' | 'writeDecision' | 'acquireFetch' | 'releaseFetch' | 'awaitDecision'
+  'readDecision' | 'writeFact' | 'acquireFetch' | 'releaseFetch' | 'awaitDecision'
 >
 
 /** What the fleet knows of a cold pair: another gate's stored answer, or the right to fetch it ourselves. */

@@ -7,6 +7,7 @@ import type { DecisionSource } from '../schemas/can-call.js'
 import { pairKey, type DecisionCache } from './cache.js'
 import { decide, type Decision } from './decide.js'
 import type { ConsentEvents } from './events.js'
+import type { PairFacts } from './facts.js'
 import { askFleet, type FleetTier } from './fleet.js'
 
 export interface LookupResult {
@@ -40,8 +41,10 @@ export interface ConsentLookupOptions {
   observe?: (result: LookupResult['cache']) => void
   /** True while the pair's unanswered-call streak is at its limit: an allow turns into `unanswered_streak`. */
   streakBlocked?: (key: string) => boolean
-  /** Events that may overtake a lookup in flight, and the fleet's streaks. */
-  events?: Pick<ConsentEvents, 'version' | 'latest' | 'syncStreak'>
+  /** The newest fact known per pair: orders each answer against events that overtook it. */
+  facts: Pick<PairFacts, 'mark' | 'settle' | 'usable'>
+  /** The fleet's streaks. */
+  events?: Pick<ConsentEvents, 'syncStreak'>
   /** The shared tier (REDIS_URL): read before Kaleyra, written after, one fetch per cold pair across the fleet. */
   shared?: FleetTier
 }
@@ -66,7 +69,7 @@ const RETRY_AFTER_SECONDS: Record<UpstreamErrorKind, number> = {
 }
 
 export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
-  const { cache, clock, shared, events } = opts
+  const { cache, clock, shared, events, facts } = opts
   const log = opts.logger.child({ module: 'lookup' })
   // Concurrent misses for one pair share one upstream request. lru-cache's fetch() coalesces too, but it
   // always stores what it fetched, and a decision whose TTL computes to 0 must not be stored at all.
@@ -74,38 +77,56 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
 
   async function load(key: string, business: string, user: string, fresh: boolean): Promise<Loaded> {
     const started = performance.now()
-    const version = events?.version(key) ?? 0
+    const mark = facts.mark(key)
     // Half the deadline for another gate's fetch, so our own still fits in what is left.
     const fleet =
       shared && !fresh ? await askFleet(shared, key, opts.deadlineMs / 2, clock) : { leader: false }
-    if (fleet.found) {
-      cache.set(key, fleet.found.decision, fleet.found.ttlMs)
-      if (fleet.found.decision.allowed) await events?.syncStreak(key)
-      return { decision: fleet.found.decision, from: 'shared' }
-    }
     try {
-      const decision = decide(await opts.find(business, user), clock.now())
-      const upstreamMs = performance.now() - started
-      // An event that arrived while Kaleyra was being asked is newer than its answer: it wins, and Kaleyra's
-      // answer is not stored. A deny still counts: never trade a fresh deny for an older allow.
-      if ((events?.version(key) ?? 0) !== version) {
-        const event = events?.latest(key)
-        return {
-          decision: event && !(decision.allowed === false && event.allowed) ? event : decision,
-          upstreamMs,
-          from: 'upstream',
-        }
+      // Redis answers only with a fact at least as new as every fact this gate knows of the pair.
+      const found = fleet.found && facts.usable(key, fleet.found.decision, mark) ? fleet.found : undefined
+      if (found) {
+        cache.set(key, found.decision, found.ttlMs)
+        if (found.decision.allowed) await events?.syncStreak(key)
+        return { decision: found.decision, from: 'shared' }
       }
-      const ttlMs = cache.set(key, decision)
-      shared?.writeDecision(key, decision, ttlMs, 'upstream')
-      if (decision.allowed) await events?.syncStreak(key)
-      log.debug({ reason: decision.reason }, 'kaleyra answered')
-      return { decision, upstreamMs, from: 'upstream' }
-    } catch (err) {
-      throw fromUpstream(toUpstreamError(err))
+      return await ask(key, business, user, started)
     } finally {
       if (fleet.leader) shared?.releaseFetch(key)
     }
+  }
+
+  /**
+   * Asks Kaleyra, and orders its answer against whatever happened to the pair meanwhile (consent/facts.ts). When
+   * an eviction overtook a grant, the grant cannot be shown newest: ask once more, then give up (503).
+   */
+  async function ask(
+    key: string,
+    business: string,
+    user: string,
+    started: number,
+    again = 1,
+  ): Promise<Loaded> {
+    const mark = facts.mark(key)
+    let decision: Decision
+    try {
+      decision = decide(await opts.find(business, user), clock.now())
+    } catch (err) {
+      throw fromUpstream(toUpstreamError(err))
+    }
+    const upstreamMs = performance.now() - started
+    const settled = facts.settle(key, decision, mark)
+    if (settled.store) {
+      const ttlMs = cache.set(key, decision)
+      // Other gates gain from it, but no check waits for it: a lost write only costs them a Kaleyra request.
+      void shared?.writeFact(key, decision, ttlMs, 'upstream')
+      if (decision.allowed) await events?.syncStreak(key)
+      log.debug({ reason: decision.reason }, 'kaleyra answered')
+    }
+    if (settled.decision) return { decision: settled.decision, upstreamMs, from: 'upstream' }
+    if (again > 0) return ask(key, business, user, started, again - 1)
+    throw new GateError('upstream_unavailable', 'The consent changed while Kaleyra was being asked', {
+      retryAfterSeconds: 1,
+    })
   }
 
   /**

@@ -7,9 +7,11 @@ const STREAK_TTL_MS = 7 * 86_400_000
 export interface StreakOptions {
   /** Consecutive unanswered or rejected calls at which checks answer `unanswered_streak` (default 3; 0: off). */
   limit: number
-  /** Bound on remembered pairs. */
+  /** Bound on remembered pairs of each kind: counting (below the limit) and blocked (at it). */
   maxEntries: number
   clock: Clock
+  /** Counts a pair dropped at the bound, by whether it was blocked. */
+  onForget?: (state: 'counting' | 'blocked') => void
 }
 
 export interface UnansweredStreaks {
@@ -24,23 +26,37 @@ export interface UnansweredStreaks {
   count(key: string): number
 }
 
-/** Per-pair streaks, bounded in count and kept 7 days (Meta's permission-request horizon) on the injected clock. */
+/**
+ * Per-pair streaks, kept 7 days (Meta's permission-request horizon) on the injected clock. Blocked pairs live in
+ * a memory of their own, so a flood of counting pairs never pushes a block out (docs/consent-ordering.md).
+ */
 export function createUnansweredStreaks(opts: StreakOptions): UnansweredStreaks {
-  const streaks = sparseLru<number>(opts.maxEntries, {
-    ttl: STREAK_TTL_MS,
-    ttlResolution: 0,
-    perf: opts.clock,
-  })
-  const count = (key: string) => streaks.get(key) ?? 0
+  const memory = (state: 'counting' | 'blocked') =>
+    sparseLru<number>(opts.maxEntries, {
+      ttl: STREAK_TTL_MS,
+      ttlResolution: 0,
+      perf: opts.clock,
+      dispose: (_v, _k, reason) => reason === 'evict' && opts.onForget?.(state),
+    })
+  const counting = memory('counting')
+  const blockedPairs = memory('blocked')
+  const isBlocked = (n: number) => opts.limit > 0 && n >= opts.limit
+  const count = (key: string) => blockedPairs.get(key) ?? counting.get(key) ?? 0
+  function set(key: string, n: number): void {
+    // delete() disposes with reason 'delete', which is not counted as forgetting.
+    blockedPairs.delete(key)
+    counting.delete(key)
+    if (n > 0) (isBlocked(n) ? blockedPairs : counting).set(key, n)
+  }
   return {
     add(key) {
       const next = count(key) + 1
-      streaks.set(key, next)
+      set(key, next)
       return next
     },
-    reset: (key) => void streaks.delete(key),
-    set: (key, count) => void (count > 0 ? streaks.set(key, count) : streaks.delete(key)),
-    blocked: (key) => opts.limit > 0 && count(key) >= opts.limit,
+    reset: (key) => set(key, 0),
+    set,
+    blocked: (key) => isBlocked(count(key)),
     count,
   }
 }

@@ -23,6 +23,8 @@ const FIELD: Record<ReplyResult, 'applied' | 'duplicates' | 'outdated'> = {
   applied: 'applied',
   duplicate: 'duplicates',
   outdated: 'outdated',
+  // Granted nothing: the answer counts it with the outdated ones; the metric says untrusted.
+  untrusted: 'outdated',
 }
 
 export function createDeliveries(events: ConsentEvents, metrics: GateMetrics): Deliveries {

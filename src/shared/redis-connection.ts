@@ -10,11 +10,14 @@ export interface RedisConnectionOptions {
   /** The pub/sub channel other gates' events arrive on. */
   channel: string
   logger: Logger
+  /** Up: both connections ready and this gate hears its own heartbeat through the channel. */
   onHealth?: (up: boolean) => void
-  /** The subscription came back after a loss: events published meanwhile never arrived. */
-  onResubscribed?: () => void
   onMessage: (from: string, raw: string) => void
 }
+
+/** How often each gate sends itself a heartbeat through the channel, and how long without one means it is lost. */
+const HEARTBEAT_MS = 250
+const HEARTBEAT_LOST_MS = 3000
 
 /**
  * Two ioredis connections: one for commands, one subscribed to the event channel. Shared mode needs both.
@@ -33,17 +36,17 @@ export function connectRedis(opts: RedisConnectionOptions) {
   const client = new Redis(opts.url, options)
   const sub = new Redis(opts.url, options)
   const log = opts.logger.child({ module: 'redis' })
-  const state = { client: false, subscribed: false, everSubscribed: false, up: false }
+  const state = { client: false, subscribed: false, hearing: false, up: false }
 
   const health = () => {
-    const now = state.client && state.subscribed
+    const now = state.client && state.subscribed && state.hearing
     if (now === state.up) return
     state.up = now
     opts.onHealth?.(now)
     if (now) log.info('redis connected: shared mode on')
     else log.warn('redis unavailable: answering from this process and Kaleyra until it returns')
   }
-  const set = (field: 'client' | 'subscribed', value: boolean) => () => {
+  const set = (field: 'client' | 'subscribed' | 'hearing', value: boolean) => () => {
     state[field] = value
     health()
   }
@@ -55,17 +58,27 @@ export function connectRedis(opts: RedisConnectionOptions) {
   sub.on('error', () => undefined)
   const subscribe = () => {
     sub.subscribe(opts.channel).then(
-      () => {
-        if (state.everSubscribed) opts.onResubscribed?.()
-        state.everSubscribed = true
-        set('subscribed', true)()
-      },
+      set('subscribed', true),
       // A failed subscribe is tried again while the connection lives; shared mode waits for it.
       () => setTimeout(() => sub.status === 'ready' && subscribe(), 200).unref(),
     )
   }
   sub.on('ready', subscribe)
-  sub.on('message', (_channel: string, raw: string) => opts.onMessage(id, raw))
+
+  // A subscription can die without a close (a half-open TCP connection, a proxy that stops forwarding): each
+  // gate sends itself a heartbeat through the channel and counts the subscription lost when it stops coming back.
+  const beat = `hb:${id}`
+  let heardAt = -Infinity
+  sub.on('message', (_channel: string, raw: string) => {
+    if (raw === beat) return void (heardAt = performance.now())
+    if (!raw.startsWith('hb:')) opts.onMessage(id, raw)
+  })
+  const heartbeat = setInterval(() => {
+    client.publish(opts.channel, beat).catch(() => undefined)
+    const hearing = performance.now() - heardAt <= HEARTBEAT_LOST_MS
+    if (hearing !== state.hearing) set('hearing', hearing)()
+  }, HEARTBEAT_MS)
+  heartbeat.unref()
 
   return {
     /** This gate's id on the bus (its own messages come back and are skipped). */
@@ -75,6 +88,7 @@ export function connectRedis(opts: RedisConnectionOptions) {
       return state.up
     },
     close() {
+      clearInterval(heartbeat)
       client.disconnect()
       sub.disconnect()
     },

@@ -1,4 +1,6 @@
 import type { Logger } from 'pino'
+import type { Clock } from '../clock.js'
+import { EVENT_MEMORY_MS } from '../consent/event-memory.js'
 import type { Decision } from '../consent/decide.js'
 import type { BusMessage } from '../schemas/decision.js'
 import { fromWire, fromWireMessage, toWire, toWireMessage } from './decision-wire.js'
@@ -17,18 +19,37 @@ export interface SharedTierOptions {
   timeoutMs: number
   /** How long a gate may hold the right to fetch a cold pair (the check deadline). */
   lockMs: number
+  /** EVENT_TRUST_WINDOW_SECONDS in ms: how old an accept may be when Redis cannot prove it newest. */
+  trustWindowMs: number
+  clock: Clock
   logger: Logger
   /** Counts a failed Redis operation (metrics). */
   onError?: (op: string) => void
+  /** Counts an event write or bus message that still failed after its retries (metrics). */
+  onLostWrite?: (op: string) => void
+  /** Down: events other gates receive may not reach this one. Up again: those published meanwhile never did. */
   onHealth?: (up: boolean) => void
-  onResubscribed?: () => void
 }
+
+/** What Redis made of a fact: stored, older than the pair's newest fact, or an accept it cannot prove newest. */
+export type FactWrite = 'stored' | 'outdated' | 'untrusted'
 
 export interface SharedTier {
   readonly up: boolean
+  /** The pair's decision, only while no newer fact (an eviction, a newer event) stands beside it. */
   readDecision(key: string): Promise<SharedDecision | undefined>
-  /** An event's decision always lands; Kaleyra's answer never replaces an event's decision still in Redis. */
-  writeDecision(key: string, decision: Decision, ttlMs: number, origin: 'upstream' | 'event'): void
+  /**
+   * Writes a decision as a fact, compared by time with the pair's newest fact in one script (docs/consent-ordering.md).
+   * An event's write is retried; undefined when Redis could not say.
+   */
+  writeFact(
+    key: string,
+    decision: Decision,
+    ttlMs: number,
+    kind: 'upstream' | 'event',
+  ): Promise<FactWrite | undefined>
+  /** "Nothing before now grants" for the pair, fleet-wide (retried). */
+  evictFact(key: string): Promise<void>
   /** True: this gate fetches the pair. False: another gate is fetching it; wait with awaitDecision. */
   acquireFetch(key: string): Promise<boolean>
   releaseFetch(key: string): void
@@ -42,7 +63,8 @@ export interface SharedTier {
   setStreak(key: string, count: number, ttlMs: number): void
   /** The fleet's current streak for a pair (0 when none), or undefined when Redis cannot say. */
   readStreak(key: string): Promise<number | undefined>
-  deleteDecisions(match: { key?: string; business?: string }): Promise<void>
+  /** A business's or every pair's decisions, evicted: a floor every pair's facts are compared with. */
+  deleteDecisions(match: { business?: string }): Promise<void>
   publish(message: BusMessage): void
   onMessage(handler: (message: BusMessage) => void): void
   close(): Promise<void>
@@ -50,12 +72,61 @@ export interface SharedTier {
 
 const POLL_MS = 10
 
-/** Kaleyra's answer must not replace an event's decision (a newer fact) still held in Redis. */
-const SET_UNLESS_EVENT = `
-local current = redis.call('GET', KEYS[1])
-if current and string.find(current, '"origin":"event"', 1, true) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+/** Event writes and bus messages: tried this many times, this long apart, before they count as lost. */
+const RETRY_DELAYS_MS = [0, 50, 150]
+
+/**
+ * Reads the pair's newest fact: `at|denied|from` in KEYS[2] (from: since when Redis holds every fact of the pair),
+ * compared with the eviction floor in KEYS[4]. Shared by both scripts below.
+ */
+const HELD = `
+local held = { at = -1e300, denied = false, from = nil }
+local f = redis.call('GET', KEYS[2])
+if f then
+  local a, d, from = string.match(f, '^([^|]+)|([01])|(.+)$')
+  held.at, held.denied, held.from = tonumber(a), d == '1', tonumber(from)
+end
+local floor = tonumber(redis.call('GET', KEYS[4]) or '')
+if floor and floor >= held.at then held.at, held.denied = floor, true end`
+
+/**
+ * One fact, compared by time (docs/consent-ordering.md). KEYS: decision, fact, since, floor. ARGV: decision JSON,
+ * its TTL, fact time, denied (1/0), kind (upstream, event, evict), now, trust window, fact TTL, memory horizon.
+ * Returns 1 stored, 0 outdated, -1 untrusted (the pair is evicted instead).
+ */
+const WRITE_FACT = `
+local now = tonumber(ARGV[6])
+local since = tonumber(redis.call('GET', KEYS[3]) or '')
+if not since then since = now; redis.call('SET', KEYS[3], now) end
+${HELD}
+local at, denied, kind = tonumber(ARGV[3]), ARGV[4] == '1', ARGV[5]
+local from = held.from or since
+if kind == 'evict' then
+  redis.call('SET', KEYS[2], math.max(now, held.at) .. '|1|' .. from, 'PX', ARGV[8])
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+if kind == 'event' and not denied then
+  -- An accept that cannot be proven newest is no fact: its pair's decision goes, so the next check asks Kaleyra.
+  if now - at > tonumber(ARGV[9]) then redis.call('DEL', KEYS[1]); return -1 end
+  if at <= held.at then return 0 end
+  if at < from and now - at > tonumber(ARGV[7]) then redis.call('DEL', KEYS[1]); return -1 end
+elseif at < held.at or (at == held.at and (not denied or held.denied)) then
+  return 0
+end
+if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
+redis.call('SET', KEYS[2], at .. '|' .. (denied and '1' or '0') .. '|' .. from, 'PX', ARGV[8])
 return 1`
+
+/** The decision and its remaining TTL, unless a newer fact stands beside it. KEYS: decision, fact, -, floor. */
+const READ_DECISION = `
+local value = redis.call('GET', KEYS[1])
+if not value then return nil end
+${HELD}
+local ok, d = pcall(cjson.decode, value)
+if not ok or type(d) ~= 'table' or type(d.checkedAtMs) ~= 'number' then return nil end
+if d.checkedAtMs < held.at or (d.checkedAtMs == held.at and d.allowed and held.denied) then return nil end
+return { value, redis.call('PTTL', KEYS[1]) }`
 
 /** Only the gate holding the lock releases it: a slow gate whose lock expired must not free another's. */
 const DEL_IF_OWNER = `
@@ -70,9 +141,13 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
   const { prefix } = opts
   const key = {
     decision: (k: string) => `${prefix}d:${k}`,
+    fact: (k: string) => `${prefix}f:${k}`,
     lock: (k: string) => `${prefix}lock:${k}`,
     streak: (k: string) => `${prefix}streak:${k}`,
+    since: `${prefix}since`,
+    floor: `${prefix}floor`,
   }
+  const log = opts.logger.child({ module: 'redis' })
   const handlers: Array<(m: BusMessage) => void> = []
   const redis = connectRedis({
     ...opts,
@@ -98,12 +173,40 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
   }
   const background = (op: string, fn: () => Promise<unknown>) => void attempt(op, fn)
 
+  /** Writes that carry a fact other gates need are tried again, and a loss is counted and logged, never silent. */
+  async function persist<T>(op: string, fn: () => Promise<T>): Promise<T | undefined> {
+    for (const delayMs of RETRY_DELAYS_MS) {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs))
+      const result = await attempt(op, fn)
+      if (result !== undefined) return result
+    }
+    opts.onLostWrite?.(op)
+    log.warn({ op }, 'redis write lost after retries: other gates may not see this fact')
+    return undefined
+  }
+
+  const factKeys = (k: string) => [key.decision(k), key.fact(k), key.since, key.floor]
+  function factArgs(decision: Decision | undefined, ttlMs: number, kind: string): (string | number)[] {
+    const now = opts.clock.now()
+    return [
+      decision ? JSON.stringify(toWire(decision)) : '',
+      Math.max(0, Math.ceil(ttlMs)),
+      decision?.checkedAtMs ?? now,
+      decision && decision.allowed ? 0 : 1,
+      kind,
+      now,
+      opts.trustWindowMs,
+      EVENT_MEMORY_MS,
+      EVENT_MEMORY_MS,
+    ]
+  }
+  const RESULTS: Record<number, FactWrite> = { 1: 'stored', 0: 'outdated', [-1]: 'untrusted' }
+
   async function readDecision(k: string): Promise<SharedDecision | undefined> {
-    const result = await attempt('read', () =>
-      client.multi().get(key.decision(k)).pttl(key.decision(k)).exec(),
-    )
-    const raw = result?.[0]?.[1]
-    const ttlMs = Number(result?.[1]?.[1])
+    const result = await attempt('read', () => client.eval(READ_DECISION, 4, ...factKeys(k)))
+    if (!Array.isArray(result)) return undefined
+    const [raw, ttl] = result as [unknown, unknown]
+    const ttlMs = Number(ttl)
     if (typeof raw !== 'string' || !(ttlMs > 0)) return undefined
     const decision = fromWire(parseJson(raw))
     return decision ? { decision, ttlMs } : undefined
@@ -114,11 +217,15 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
       return redis.up
     },
     readDecision,
-    writeDecision(k, decision, ttlMs, origin) {
-      if (ttlMs <= 0) return
-      const value = JSON.stringify(toWire(decision))
-      if (origin === 'event') background('write', () => client.set(key.decision(k), value, 'PX', ttlMs))
-      else background('write', () => client.eval(SET_UNLESS_EVENT, 1, key.decision(k), value, ttlMs))
+    async writeFact(k, decision, ttlMs, kind) {
+      const run = () => client.eval(WRITE_FACT, 4, ...factKeys(k), ...factArgs(decision, ttlMs, kind))
+      const result = kind === 'event' ? await persist('write', run) : await attempt('write', run)
+      return typeof result === 'number' ? RESULTS[result] : undefined
+    },
+    async evictFact(k) {
+      await persist('evict', () =>
+        client.eval(WRITE_FACT, 4, ...factKeys(k), ...factArgs(undefined, 0, 'evict')),
+      )
     },
     async acquireFetch(k) {
       const ok = await attempt('lock', () => client.set(key.lock(k), redis.id, 'PX', opts.lockMs, 'NX'))
@@ -158,8 +265,9 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
       const raw = await attempt('streak', () => client.get(key.streak(k)))
       return raw === undefined ? undefined : Number(raw ?? 0)
     },
-    async deleteDecisions({ key: pair, business }) {
-      if (pair !== undefined) return void (await attempt('evict', () => client.unlink(key.decision(pair))))
+    async deleteDecisions({ business }) {
+      // One floor for every pair (a business eviction is conservative for the others): no older fact grants.
+      await persist('evict', () => client.set(key.floor, opts.clock.now(), 'PX', EVENT_MEMORY_MS))
       const match = `${key.decision(business === undefined ? '' : `${business}|`)}*`
       await attempt('evict', async () => {
         // Admin path: SCAN in pages, never KEYS, so a large keyspace does not stall Redis.
@@ -170,7 +278,7 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     },
     publish(body) {
       const message = JSON.stringify({ from: redis.id, body: toWireMessage(body) })
-      background('publish', () => client.publish(`${prefix}events`, message))
+      void persist('publish', () => client.publish(`${prefix}events`, message))
     },
     onMessage(handler) {
       handlers.push(handler)

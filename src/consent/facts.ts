@@ -1,0 +1,166 @@
+import type { Clock } from '../clock.js'
+import type { Decision } from './decide.js'
+import { EVENT_MEMORY_MS } from './event-memory.js'
+import { sparseLru } from './sparse-lru.js'
+
+/**
+ * The newest fact the gate knows about one pair (docs/consent-ordering.md). Kept apart from the decision cache
+ * and longer than it: a cached answer may go (TTL, eviction, a deny TTL of 0) while the order it proved must stay.
+ */
+interface Newest {
+  /** When the newest fact became true (epoch ms). Never moves back. */
+  atMs: number
+  /** Whether that fact denies (a deny or an eviction): on a tie, a deny wins. */
+  denied: boolean
+  /** Time of the newest event applied: a deny is outdated only by a newer event. */
+  eventAtMs: number
+  /** Moves with every fact: a lookup that started before it moved did not see it. */
+  seq: number
+  /** Facts of the pair from this time on are all here (the memory's completeness when the entry was made). */
+  fromMs: number
+  /** The decision the newest event stored, while no later fact replaced it. */
+  event?: Decision
+}
+
+/** Taken before asking Kaleyra or Redis; handed back with the answer. */
+export interface Mark {
+  seq: number
+  atMs: number
+}
+
+export type EventVerdict = 'applied' | 'outdated' | 'untrusted'
+export type FleetVerdict = 'newest' | 'unknown'
+
+/** What to do with an answer to a question asked at a mark. */
+export type Settled =
+  | { store: true; decision: Decision }
+  /** Something at or after the question happened: answer `decision` uncached, or ask again when undefined. */
+  | { store: false; decision: Decision | undefined }
+
+export interface PairFacts {
+  mark(key: string): Mark
+  /** Kaleyra's answer to a question asked at `mark`; records it when it is the newest fact. */
+  settle(key: string, decision: Decision, mark: Mark): Settled
+  /** Whether a decision read from Redis is at least as new as every fact this gate knows. */
+  usable(key: string, decision: Decision, mark: Mark): boolean
+  /**
+   * The verdict on an event's decision (its fact time in `checkedAtMs`), without recording it. `fleet`: what the
+   * shared tier's own comparison found ('newest'), or 'unknown' when Redis could not say; absent with no Redis.
+   */
+  judge(key: string, decision: Decision, fleet?: FleetVerdict): EventVerdict
+  /** judge(), then records the event when applied. */
+  event(key: string, decision: Decision, fleet?: FleetVerdict): EventVerdict
+  /** "Nothing before now grants" for one pair. */
+  evict(key: string): void
+  /** The same for every pair (a business or everything: one floor, conservative for other businesses). */
+  evictAll(): void
+  /** Evidence before this time may be lost (a restart, the memory's bound, Redis losing its keys). */
+  lostBefore(atMs: number): void
+  /** A counter that moves whenever a fact about the pair is recorded here. */
+  version(key: string): number
+}
+
+export interface PairFactsOptions {
+  clock: Clock
+  maxEntries: number
+  /** EVENT_TRUST_WINDOW_SECONDS in ms. */
+  trustWindowMs: number
+  /** Counts a pair the memory dropped to stay within its bound. */
+  onForget?: () => void
+}
+
+export function createPairFacts(opts: PairFactsOptions): PairFacts {
+  const { clock, trustWindowMs } = opts
+  let seq = 0
+  /** The memory is complete since then: later facts of any pair are all here. */
+  let completeSinceMs = clock.now()
+  const memory = sparseLru<Newest>(opts.maxEntries, {
+    ttl: EVENT_MEMORY_MS,
+    ttlResolution: 0,
+    perf: clock,
+    dispose: (_v, _k, reason) => {
+      if (reason !== 'evict') return
+      completeSinceMs = Math.max(completeSinceMs, clock.now())
+      opts.onForget?.()
+    },
+  })
+  /** A mass eviction: a fact of every pair. */
+  let floor: { atMs: number; seq: number } = { atMs: -Infinity, seq: 0 }
+
+  function view(key: string): Newest | undefined {
+    const held = memory.get(key)
+    if (floor.seq === 0 || (held && held.seq > floor.seq)) return held
+    const fromMs = held?.fromMs ?? completeSince()
+    const atMs = Math.max(held?.atMs ?? -Infinity, floor.atMs)
+    const denied = !held || floor.atMs >= held.atMs || held.denied
+    return { atMs, denied, eventAtMs: held?.eventAtMs ?? -Infinity, seq: floor.seq, fromMs }
+  }
+
+  function record(key: string, atMs: number, denied: boolean, event?: Decision): void {
+    const held = view(key)
+    const newer = !held || atMs > held.atMs || (atMs === held.atMs && denied)
+    memory.set(key, {
+      atMs: newer ? atMs : (held?.atMs ?? atMs),
+      denied: newer ? denied : (held?.denied ?? denied),
+      eventAtMs: Math.max(held?.eventAtMs ?? -Infinity, event ? event.checkedAtMs : -Infinity),
+      seq: ++seq,
+      fromMs: held?.fromMs ?? completeSince(),
+      event,
+    })
+  }
+
+  const completeSince = () => Math.max(completeSinceMs, clock.now() - EVENT_MEMORY_MS)
+
+  function judge(key: string, decision: Decision, fleet?: FleetVerdict): EventVerdict {
+    const atMs = decision.checkedAtMs
+    // A reject may always deny, unless a newer event already spoke.
+    if (!decision.allowed) return (view(key)?.eventAtMs ?? -Infinity) > atMs ? 'outdated' : 'applied'
+    const now = clock.now()
+    if (now - atMs > EVENT_MEMORY_MS) return 'untrusted'
+    const held = view(key)
+    if (held && atMs <= held.atMs) return 'outdated'
+    // Nothing newer is held: proof only when every newer fact would have been (docs/consent-ordering.md).
+    const proven = fleet === 'newest' || (fleet === undefined && atMs >= (held?.fromMs ?? completeSince()))
+    return proven || now - atMs <= trustWindowMs ? 'applied' : 'untrusted'
+  }
+
+  return {
+    mark: (key) => ({ seq: view(key)?.seq ?? 0, atMs: clock.now() }),
+    settle(key, decision, mark) {
+      const held = view(key)
+      const overtaken = held !== undefined && held.seq > mark.seq
+      // Only facts older than the question came meanwhile (a late event): Kaleyra knew them, unless a deny
+      // arrived, which an allow never replaces (fail closed).
+      const late = overtaken && held.atMs < mark.atMs && (!decision.allowed || held.event?.allowed !== false)
+      if (!overtaken || late) {
+        record(key, decision.checkedAtMs, !decision.allowed)
+        return { store: true, decision }
+      }
+      return { store: false, decision: decision.allowed ? held.event : decision }
+    },
+    usable(key, decision, mark) {
+      const held = view(key)
+      if (!held) return true
+      if (held.seq > mark.seq && held.atMs >= mark.atMs) return false
+      return (
+        decision.checkedAtMs > held.atMs ||
+        (decision.checkedAtMs === held.atMs && (!decision.allowed || !held.denied))
+      )
+    },
+    judge,
+    event(key, decision, fleet) {
+      const verdict = judge(key, decision, fleet)
+      // An untrusted accept records nothing: it is no fact, and a later accept within the window may still grant.
+      if (verdict === 'applied') record(key, decision.checkedAtMs, !decision.allowed, decision)
+      return verdict
+    },
+    evict: (key) => record(key, clock.now(), true),
+    evictAll() {
+      floor = { atMs: clock.now(), seq: ++seq }
+    },
+    lostBefore(atMs) {
+      completeSinceMs = Math.max(completeSinceMs, atMs)
+    },
+    version: (key) => view(key)?.seq ?? 0,
+  }
+}
