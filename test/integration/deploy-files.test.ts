@@ -1,20 +1,33 @@
 // The deployment files cannot be run here (no Docker engine, no cluster), so this pins what can be read:
 // every variable they set is one the gate or the simulator reads, and every port, path and name agrees.
 import { describe, expect, it } from 'vitest'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { posix } from 'node:path'
-import { parse, parseAllDocuments } from 'yaml'
+import { parse } from 'yaml'
 import { EnvSchema, loadConfig } from '../../src/config.js'
+import {
+  composeEnv,
+  find,
+  interpolateAll,
+  k8sDocs,
+  read,
+  resolveEnv,
+  selects,
+  words,
+  type ComposeFile,
+  type PodTemplate,
+  type SecretKeyRef,
+} from '../helpers/deploy-files.js'
 
-const root = new URL('../../', import.meta.url)
-const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
-const exists = (path: string) => existsSync(new URL(path, root))
+const exists = (path: string) => existsSync(new URL(path, new URL('../../', import.meta.url)))
 
 const pkg = JSON.parse(read('package.json')) as { version: string; scripts: Record<string, string> }
 const GATE_VARS = new Set(Object.keys(EnvSchema.properties))
 const SIMULATOR_MAIN = 'src/kaleyra/simulator-main.ts'
 /** Values the secrets would have; only their validity matters when checking the rest of an environment. */
 const DUMMY_SECRETS = { KALEYRA_SID: 'HXSIM00000000001IN', KALEYRA_API_KEY: 'sim-key' }
+/** What an operator sets before `docker compose up` or in the Kubernetes Secrets (hex, as documented). */
+const OPERATOR_SECRETS = { GATE_API_TOKENS: 'a1'.repeat(16), REDIS_PASSWORD: 'b2'.repeat(16) }
 const DEFAULT_PORT = loadConfig(DUMMY_SECRETS).port
 
 // ---- Dockerfile, parsed line by line: enough for the instructions this project uses ----
@@ -207,36 +220,18 @@ describe('.dockerignore', () => {
 // ---- docker-compose.yml ----
 
 type Env = Record<string, string>
-interface ComposeService {
-  build?: string | { context?: string }
-  image?: string
-  command?: unknown
-  environment?: string[] | Record<string, unknown>
-  ports?: unknown[]
-  depends_on?: string[] | Record<string, unknown>
-  healthcheck?: { test?: unknown }
-  volumes?: string[]
-}
 interface ScrapeJob {
   job_name: string
   static_configs: { targets: string[] }[]
 }
 
-/** Compose allows `environment` as a map or as a list of KEY=value. */
-function composeEnv(service: ComposeService): Env {
-  const raw = service.environment ?? {}
-  const pairs: [string, unknown][] = Array.isArray(raw)
-    ? raw.map((e) => [e.split('=')[0]!, e.slice(e.indexOf('=') + 1)])
-    : Object.entries(raw)
-  return Object.fromEntries(pairs.map(([k, v]) => [k, String(v)]))
-}
-const words = (cmd: unknown) => (Array.isArray(cmd) ? cmd.map(String) : String(cmd).split(/\s+/))
 const containerPort = (mapping: unknown) =>
   typeof mapping === 'object' && mapping !== null
     ? Number((mapping as { target: unknown }).target)
     : Number(String(mapping).split(':').at(-1)!.split('/')[0])
 
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> }
+// As `docker compose up` sees it once the variables .env.example asks for are set.
+const compose = interpolateAll(parse(read('docker-compose.yml')) as ComposeFile, OPERATOR_SECRETS)
 const composeService = (name: string) => compose.services[name] ?? {}
 const gate = composeService('consent-gate')
 const simulator = composeService('kaleyra-simulator')
@@ -312,58 +307,7 @@ describe('docker-compose.yml', () => {
 
 // ---- Kubernetes ----
 
-type Labels = Record<string, string>
-interface EnvVar {
-  name: string
-  value?: unknown
-  valueFrom?: { secretKeyRef?: { name: string; key: string } }
-}
-interface Probe {
-  httpGet: { path: string; port: string | number }
-}
-interface Container {
-  name: string
-  image: string
-  env?: EnvVar[]
-  ports?: { name?: string; containerPort: number }[]
-  livenessProbe?: Probe
-  readinessProbe?: Probe
-  startupProbe?: Probe
-  resources?: Record<string, Record<string, string> | undefined>
-  securityContext?: Record<string, unknown> & { capabilities?: { drop?: string[] } }
-}
-interface Manifest {
-  apiVersion: string
-  kind: string
-  metadata: { name: string; labels?: Labels; annotations?: Record<string, string> }
-  // The shapes differ by kind; each test reads the fields of its own.
-  spec?: any
-  data?: Record<string, string>
-  stringData?: Record<string, string>
-}
-interface PodTemplate {
-  metadata: Manifest['metadata']
-  spec: { containers: Container[]; terminationGracePeriodSeconds?: number }
-}
-
-function k8sDocs(path: string): Manifest[] {
-  const docs = parseAllDocuments(read(path))
-  if (!Array.isArray(docs)) throw new Error(`${path}: not a YAML stream`)
-  for (const d of docs) expect(d.errors, path).toEqual([])
-  return docs.map((d) => d.toJS() as Manifest)
-}
-function find(docs: Manifest[], kind: string): Manifest {
-  const found = docs.find((d) => d.kind === kind)
-  if (!found) throw new Error(`no ${kind}`)
-  return found
-}
-/** True when every label of a non-empty selector is on the target. */
-const selects = (selector: Labels | undefined, labels: Labels | undefined) =>
-  Object.keys(selector ?? {}).length > 0 &&
-  Object.entries(selector ?? {}).every(([k, v]) => labels?.[k] === v)
-
 const k8s = k8sDocs('deploy/kubernetes/dialer-with-gate.yaml')
-const secret = find(k8s, 'Secret')
 const deployment = find(k8s, 'Deployment')
 const pod = deployment.spec.template as PodTemplate
 const containers = pod.spec.containers
@@ -376,7 +320,11 @@ const resolvePort = (port: string | number | undefined) =>
 const literalEnv: Env = Object.fromEntries(
   sidecarEnv.filter((e) => 'value' in e).map((e) => [e.name, String(e.value)]),
 )
-const k8sConfig = loadConfig({ ...DUMMY_SECRETS, ...literalEnv })
+/** The Secrets' keys as an operator fills them in; the optional webhook and admin secrets left out. */
+const operatorSecret = ({ key }: SecretKeyRef): string | undefined =>
+  ({ ...DUMMY_SECRETS, ...OPERATOR_SECRETS })[key]
+const resolvedEnv = resolveEnv(sidecar, operatorSecret)
+const k8sConfig = loadConfig(resolvedEnv)
 
 describe('deploy/kubernetes/dialer-with-gate.yaml', () => {
   it('runs the gate image of this version as a sidecar of the dialer', () => {
@@ -386,22 +334,18 @@ describe('deploy/kubernetes/dialer-with-gate.yaml', () => {
     expect(new URL(String(url)).host).toBe(`127.0.0.1:${k8sConfig.port}`)
   })
 
-  it('sets only variables the gate reads, with valid values', () => {
+  it('sets only variables the gate reads (or that one of them is built from), with valid values', () => {
     expect(sidecarEnv.length).toBeGreaterThan(0)
-    for (const { name } of sidecarEnv) expect(GATE_VARS, name).toContain(name)
+    const refs = (name: string) => sidecarEnv.some((e) => String(e.value ?? '').includes(`$(${name})`))
+    for (const { name } of sidecarEnv) if (!refs(name)) expect(GATE_VARS, name).toContain(name)
     expect(k8sConfig.host, 'kubelet probes reach the pod IP, not loopback').toBe('0.0.0.0')
   })
 
-  it('takes the Kaleyra credentials from keys that the Secret has', () => {
+  it('takes the Kaleyra credentials from a Secret (deploy-security.test.ts checks every reference)', () => {
     const fromSecret = sidecarEnv.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name)
     expect(fromSecret).toEqual(expect.arrayContaining(['KALEYRA_SID', 'KALEYRA_API_KEY']))
     expect(literalEnv).not.toHaveProperty('KALEYRA_API_KEY')
-    const refs = containers.flatMap((c) => (c.env ?? []).flatMap((e) => e.valueFrom?.secretKeyRef ?? []))
-    const keys = Object.keys({ ...secret.data, ...secret.stringData })
-    for (const ref of refs) {
-      expect(ref.name).toBe(secret.metadata.name)
-      expect(keys).toContain(ref.key)
-    }
+    expect(k8sConfig.kaleyra.apiKey).toBe(DUMMY_SECRETS.KALEYRA_API_KEY)
   })
 
   it('probes /healthz and /readyz on the port the gate listens on', () => {
@@ -478,20 +422,18 @@ describe('shared tier (Redis) in the deployment files', () => {
     expect(compose.services[url.hostname]).toBeDefined()
     expect(url.port).toBe('6379')
     expect(JSON.stringify(gate.depends_on)).toContain(url.hostname)
-    expect(loadConfig({ ...DUMMY_SECRETS, ...gateEnv }).redis?.url).toBe(gateEnv.REDIS_URL)
+    expect(composeConfig.redis?.url).toBe(gateEnv.REDIS_URL)
   })
 
   it('points the Kubernetes REDIS_URL at the Service and port redis.yaml defines', () => {
-    const docs = parseAllDocuments(read('deploy/kubernetes/redis.yaml')).map((d) => d.toJSON())
-    const service = docs.find((d) => d.kind === 'Service')
-    const deployment = docs.find((d) => d.kind === 'Deployment')
-    const secret = parseAllDocuments(read('deploy/kubernetes/dialer-with-gate.yaml'))
-      .map((d) => d.toJSON())
-      .find((d) => d.kind === 'Secret')
-    const url = new URL(secret.stringData.REDIS_URL)
+    const docs = k8sDocs('deploy/kubernetes/redis.yaml')
+    const service = find(docs, 'Service')
+    const redisPod = find(docs, 'Deployment').spec.template as PodTemplate
+    const url = new URL(k8sConfig.redis?.url ?? '')
+    expect(url.protocol).toBe('redis:')
     expect(url.hostname).toBe(service.metadata.name)
     expect(Number(url.port)).toBe(service.spec.ports[0].port)
-    expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels)
-    expect(deployment.spec.template.spec.containers[0].securityContext.runAsNonRoot).toBe(true)
+    expect(service.spec.selector).toEqual(redisPod.metadata.labels)
+    expect(redisPod.spec.containers[0]?.securityContext?.runAsNonRoot).toBe(true)
   })
 })
