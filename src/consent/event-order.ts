@@ -38,8 +38,9 @@ export function createEventOrder(opts: {
       // A deny takes effect here at once; the fleet gets it as well, even where Redis holds a newer fact.
       const verdict = apply(key, decision)
       if (verdict === 'applied') {
-        await shared.writeFact(key, decision, ttlMs, 'event')
+        // The other gates first: they apply it without reading Redis, which may take retries to reach.
         shared.publish({ type: 'decision', key, decision })
+        await shared.writeFact(key, decision, ttlMs, 'event')
       }
       return verdict
     }

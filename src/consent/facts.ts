@@ -39,7 +39,7 @@ export type Settled =
 
 export interface PairFacts {
   mark(key: string): Mark
-  /** Kaleyra's answer to a question asked at `mark`; records it when it is the newest fact. */
+  /** An answer (Kaleyra's, or Redis's) to a question asked at `mark`; records it when it is the newest fact. */
   settle(key: string, decision: Decision, mark: Mark): Settled
   /** Whether a decision read from Redis is at least as new as every fact this gate knows. */
   usable(key: string, decision: Decision, mark: Mark): boolean
@@ -133,7 +133,13 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
       // arrived, which an allow never replaces (fail closed).
       const late = overtaken && held.atMs < mark.atMs && (!decision.allowed || held.event?.allowed !== false)
       if (!overtaken || late) {
-        record(key, decision.checkedAtMs, !decision.allowed)
+        // A decision read from Redis may be another gate's event: it counts as one here too.
+        record(
+          key,
+          decision.checkedAtMs,
+          !decision.allowed,
+          decision.origin === 'event' ? decision : undefined,
+        )
         return { store: true, decision }
       }
       return { store: false, decision: decision.allowed ? held.event : decision }

@@ -82,9 +82,10 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     const fleet =
       shared && !fresh ? await askFleet(shared, key, opts.deadlineMs / 2, clock) : { leader: false }
     try {
-      // Redis answers only with a fact at least as new as every fact this gate knows of the pair.
+      // Redis answers only with a fact at least as new as every fact this gate knows of the pair, and that fact
+      // becomes this gate's too.
       const found = fleet.found && facts.usable(key, fleet.found.decision, mark) ? fleet.found : undefined
-      if (found) {
+      if (found && facts.settle(key, found.decision, mark).store) {
         cache.set(key, found.decision, found.ttlMs)
         if (found.decision.allowed) await events?.syncStreak(key)
         return { decision: found.decision, from: 'shared' }
