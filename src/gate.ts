@@ -71,14 +71,16 @@ export async function createGate(
   if (config.redis) cache.limitAllows(sharedLossCapMs)
   const shared = await createSharedTier(config, deps, (up) => {
     // Down: an event another gate receives may not reach this one, so allows are trusted a second at most.
-    // Up again: events published meanwhile never arrived; forget what they could have changed.
-    if (up) cache.clear()
+    // Up again: events published meanwhile never arrived; forget the allows they could have revoked (denies
+    // stay: Redis may never have received them).
+    if (up) cache.dropAllows()
     cache.limitAllows(up ? undefined : sharedLossCapMs)
   })
   const facts = createPairFacts({
     clock,
     maxEntries: config.cache.maxEntries,
     trustWindowMs: config.eventTrustWindowMs,
+    negativeTtlMs: config.cache.negativeTtlMs,
     onForget: () => metrics.forgottenFacts.inc(),
   })
   const streaks = createUnansweredStreaks({

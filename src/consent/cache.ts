@@ -37,6 +37,8 @@ export interface DecisionCache {
    * allow, and caps the TTL of new ones at `capMs` until called with undefined.
    */
   limitAllows(capMs: number | undefined): void
+  /** Drops every cached allow (not the hot path: once per loss or return of the shared tier). */
+  dropAllows(): void
   /** Returns whether the key was there. */
   delete(key: string): boolean
   /** Returns how many entries were dropped. */
@@ -76,6 +78,9 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
   }
 
   let allowCapMs = Infinity
+  function dropAllows(): void {
+    for (const [key, decision] of [...lru.entries()]) if (decision.allowed) lru.delete(key)
+  }
   const ttlFor = (decision: Decision) =>
     Math.min(decisionTtlMs(decision, clock.now(), opts), decision.allowed ? allowCapMs : Infinity)
 
@@ -85,10 +90,9 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
     ttlFor,
     limitAllows(capMs) {
       allowCapMs = capMs ?? Infinity
-      if (capMs === undefined) return
-      // Not the hot path: once per loss of the shared tier.
-      for (const [key, decision] of [...lru.entries()]) if (decision.allowed) lru.delete(key)
+      if (capMs !== undefined) dropAllows()
     },
+    dropAllows,
     set(key, decision, capMs = Infinity) {
       const ttl = Math.min(ttlFor(decision), capMs)
       if (ttl + staleMs > 0) lru.set(key, decision, { ttl: ttl + staleMs })

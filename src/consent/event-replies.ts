@@ -4,6 +4,7 @@ import { decide, type Decision } from './decide.js'
 import type { EventOrder } from './event-order.js'
 import type { StreakEvents } from './event-streaks.js'
 import type { ConsentEvents } from './events.js'
+import type { UnansweredStreaks } from './streaks.js'
 
 /** A permission reply becomes an event decision for the pair, unless it is a redelivery or outdated. */
 export function createApplyReply(opts: {
@@ -11,8 +12,9 @@ export function createApplyReply(opts: {
   firstSeen: (id: string) => Promise<boolean>
   order: Pick<EventOrder, 'store'>
   streakEvents: Pick<StreakEvents, 'endStreak'>
+  streaks: Pick<UnansweredStreaks, 'lastAtMs'>
 }): ConsentEvents['applyReply'] {
-  const { clock, firstSeen, order } = opts
+  const { clock, firstSeen, order, streaks } = opts
   const { endStreak } = opts.streakEvents
   return async function applyReply(r) {
     if (!(await firstSeen(r.id))) return 'duplicate'
@@ -22,7 +24,8 @@ export function createApplyReply(opts: {
     const record = { ...r, canPerformAction: r.response === 'accept' }
     const decision: Decision = { ...decide([record], clock.now()), origin: 'event', checkedAtMs: atMs }
     const verdict = await order.store(key, decision, 'local')
-    if (verdict === 'applied' && r.response === 'accept') endStreak(key)
+    // A consent given before the unanswered calls says nothing of them: only a newer accept ends the streak.
+    if (verdict === 'applied' && r.response === 'accept' && atMs > streaks.lastAtMs(key)) endStreak(key)
     return verdict
   }
 }

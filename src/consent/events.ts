@@ -73,7 +73,7 @@ export function createConsentEvents(opts: {
   const { evictLocal, evictMany } = evictions
 
   return {
-    applyReply: createApplyReply({ clock, firstSeen, order, streakEvents }),
+    applyReply: createApplyReply({ clock, firstSeen, order, streakEvents, streaks }),
     applyOutcome: createApplyOutcome({ ...opts, streakEvents, firstSeen, order, evictions }),
     evict: evictions.evict,
     applyRemote(m) {

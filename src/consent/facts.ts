@@ -18,8 +18,8 @@ interface Newest {
   seq: number
   /** Facts of the pair from this time on are all here (the memory's completeness when the entry was made). */
   fromMs: number
-  /** The decision the newest event stored, while no later fact replaced it. */
-  event?: Decision
+  /** The last event applied, until a later Kaleyra answer or eviction: what a lookup it overtook answers. */
+  lastEvent?: Decision
 }
 
 /** Taken before asking Kaleyra or Redis; handed back with the answer. */
@@ -54,10 +54,6 @@ export interface PairFacts {
   evict(key: string): void
   /** The same for every pair (a business or everything: one floor, conservative for other businesses). */
   evictAll(): void
-  /** Evidence before this time may be lost (a restart, the memory's bound, Redis losing its keys). */
-  lostBefore(atMs: number): void
-  /** A counter that moves whenever a fact about the pair is recorded here. */
-  version(key: string): number
 }
 
 export interface PairFactsOptions {
@@ -65,6 +61,8 @@ export interface PairFactsOptions {
   maxEntries: number
   /** EVENT_TRUST_WINDOW_SECONDS in ms. */
   trustWindowMs: number
+  /** CACHE_NEGATIVE_TTL_SECONDS in ms: how long a reject holds against a newer Kaleyra grant. */
+  negativeTtlMs: number
   /** Counts a pair the memory dropped to stay within its bound. */
   onForget?: () => void
 }
@@ -84,6 +82,21 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
       opts.onForget?.()
     },
   })
+  // A reject holds for the deny TTL even against a newer Kaleyra grant (Kaleyra may not know of it yet), kept
+  // apart so that neither a fresh check nor pressure on the other memories can drop it early.
+  const recentDenies =
+    opts.negativeTtlMs > 0
+      ? sparseLru<{ deny: Decision; untilMs: number }>(opts.maxEntries, {
+          ttl: opts.negativeTtlMs,
+          ttlResolution: 0,
+          perf: clock,
+        })
+      : undefined
+  // Ends exactly when the cached deny does (the cache counts an entry at its TTL as gone).
+  const heldDeny = (key: string) => {
+    const held = recentDenies?.get(key)
+    return held && held.untilMs > clock.now() ? held.deny : undefined
+  }
   /** A mass eviction: a fact of every pair. */
   let floor: { atMs: number; seq: number } = { atMs: -Infinity, seq: 0 }
 
@@ -105,7 +118,7 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
       eventAtMs: Math.max(held?.eventAtMs ?? -Infinity, event ? event.checkedAtMs : -Infinity),
       seq: ++seq,
       fromMs: held?.fromMs ?? completeSince(),
-      event,
+      lastEvent: event,
     })
   }
 
@@ -127,11 +140,14 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
   return {
     mark: (key) => ({ seq: view(key)?.seq ?? 0, atMs: clock.now() }),
     settle(key, decision, mark) {
+      const deny = decision.allowed ? heldDeny(key) : undefined
+      if (deny) return { store: false, decision: deny }
       const held = view(key)
       const overtaken = held !== undefined && held.seq > mark.seq
       // Only facts older than the question came meanwhile (a late event): Kaleyra knew them, unless a deny
       // arrived, which an allow never replaces (fail closed).
-      const late = overtaken && held.atMs < mark.atMs && (!decision.allowed || held.event?.allowed !== false)
+      const late =
+        overtaken && held.atMs < mark.atMs && (!decision.allowed || held.lastEvent?.allowed !== false)
       if (!overtaken || late) {
         // A decision read from Redis may be another gate's event: it counts as one here too.
         record(
@@ -142,31 +158,33 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
         )
         return { store: true, decision }
       }
-      return { store: false, decision: decision.allowed ? held.event : decision }
+      return { store: false, decision: decision.allowed ? held.lastEvent : decision }
     },
     usable(key, decision, mark) {
+      if (decision.allowed && heldDeny(key)) return false
       const held = view(key)
       if (!held) return true
       if (held.seq > mark.seq && held.atMs >= mark.atMs) return false
+      // A deny is always safe to take (fail closed); an allow only when no fact held here is newer.
       return (
+        !decision.allowed ||
         decision.checkedAtMs > held.atMs ||
-        (decision.checkedAtMs === held.atMs && (!decision.allowed || !held.denied))
+        (decision.checkedAtMs === held.atMs && !held.denied)
       )
     },
     judge,
     event(key, decision, fleet) {
       const verdict = judge(key, decision, fleet)
       // An untrusted accept records nothing: it is no fact, and a later accept within the window may still grant.
-      if (verdict === 'applied') record(key, decision.checkedAtMs, !decision.allowed, decision)
+      if (verdict !== 'applied') return verdict
+      record(key, decision.checkedAtMs, !decision.allowed, decision)
+      if (decision.allowed) recentDenies?.delete(key)
+      else recentDenies?.set(key, { deny: decision, untilMs: clock.now() + opts.negativeTtlMs })
       return verdict
     },
     evict: (key) => record(key, clock.now(), true),
     evictAll() {
       floor = { atMs: clock.now(), seq: ++seq }
     },
-    lostBefore(atMs) {
-      completeSinceMs = Math.max(completeSinceMs, atMs)
-    },
-    version: (key) => view(key)?.seq ?? 0,
   }
 }

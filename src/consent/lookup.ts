@@ -119,7 +119,7 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     if (settled.store) {
       const ttlMs = cache.set(key, decision)
       // Other gates gain from it, but no check waits for it: a lost write only costs them a Kaleyra request.
-      void shared?.writeFact(key, decision, ttlMs, 'upstream')
+      void shared?.writeFact(key, decision, ttlMs, 'upstream', mark.atMs)
       if (decision.allowed) await events?.syncStreak(key)
       log.debug({ reason: decision.reason }, 'kaleyra answered')
     }

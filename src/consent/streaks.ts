@@ -14,6 +14,12 @@ export interface StreakOptions {
   onForget?: (state: 'counting' | 'blocked') => void
 }
 
+interface Streak {
+  count: number
+  /** When it last changed: a fleet count read back counts as now. */
+  atMs: number
+}
+
 export interface UnansweredStreaks {
   /** Adds one unanswered or rejected call; returns the new streak. */
   add(key: string): number
@@ -24,6 +30,8 @@ export interface UnansweredStreaks {
   /** True while the pair's streak is at the limit. */
   blocked(key: string): boolean
   count(key: string): number
+  /** When the streak last grew (epoch ms): only an accept newer than that ends it. -Infinity when none. */
+  lastAtMs(key: string): number
 }
 
 /**
@@ -32,7 +40,7 @@ export interface UnansweredStreaks {
  */
 export function createUnansweredStreaks(opts: StreakOptions): UnansweredStreaks {
   const memory = (state: 'counting' | 'blocked') =>
-    sparseLru<number>(opts.maxEntries, {
+    sparseLru<Streak>(opts.maxEntries, {
       ttl: STREAK_TTL_MS,
       ttlResolution: 0,
       perf: opts.clock,
@@ -41,12 +49,13 @@ export function createUnansweredStreaks(opts: StreakOptions): UnansweredStreaks 
   const counting = memory('counting')
   const blockedPairs = memory('blocked')
   const isBlocked = (n: number) => opts.limit > 0 && n >= opts.limit
-  const count = (key: string) => blockedPairs.get(key) ?? counting.get(key) ?? 0
+  const held = (key: string) => blockedPairs.get(key) ?? counting.get(key)
+  const count = (key: string) => held(key)?.count ?? 0
   function set(key: string, n: number): void {
     // delete() disposes with reason 'delete', which is not counted as forgetting.
     blockedPairs.delete(key)
     counting.delete(key)
-    if (n > 0) (isBlocked(n) ? blockedPairs : counting).set(key, n)
+    if (n > 0) (isBlocked(n) ? blockedPairs : counting).set(key, { count: n, atMs: opts.clock.now() })
   }
   return {
     add(key) {
@@ -58,5 +67,6 @@ export function createUnansweredStreaks(opts: StreakOptions): UnansweredStreaks 
     set,
     blocked: (key) => isBlocked(count(key)),
     count,
+    lastAtMs: (key) => held(key)?.atMs ?? -Infinity,
   }
 }

@@ -36,6 +36,7 @@ export function connectRedis(opts: RedisConnectionOptions) {
   const client = new Redis(opts.url, options)
   const sub = new Redis(opts.url, options)
   const log = opts.logger.child({ module: 'redis' })
+  const beatChannel = `${opts.channel}:heartbeat:${id}`
   const state = { client: false, subscribed: false, hearing: false, up: false }
 
   const health = () => {
@@ -57,7 +58,7 @@ export function connectRedis(opts: RedisConnectionOptions) {
   client.on('error', () => undefined)
   sub.on('error', () => undefined)
   const subscribe = () => {
-    sub.subscribe(opts.channel).then(
+    sub.subscribe(opts.channel, beatChannel).then(
       set('subscribed', true),
       // A failed subscribe is tried again while the connection lives; shared mode waits for it.
       () => setTimeout(() => sub.status === 'ready' && subscribe(), 200).unref(),
@@ -66,15 +67,15 @@ export function connectRedis(opts: RedisConnectionOptions) {
   sub.on('ready', subscribe)
 
   // A subscription can die without a close (a half-open TCP connection, a proxy that stops forwarding): each
-  // gate sends itself a heartbeat through the channel and counts the subscription lost when it stops coming back.
-  const beat = `hb:${id}`
+  // gate sends itself a heartbeat on a channel of its own, through the same connection as the events, and counts
+  // the subscription lost when it stops coming back. A channel each keeps the traffic linear in the fleet's size.
   let heardAt = -Infinity
-  sub.on('message', (_channel: string, raw: string) => {
-    if (raw === beat) return void (heardAt = performance.now())
-    if (!raw.startsWith('hb:')) opts.onMessage(id, raw)
+  sub.on('message', (channel: string, raw: string) => {
+    if (channel === beatChannel) heardAt = performance.now()
+    else opts.onMessage(id, raw)
   })
   const heartbeat = setInterval(() => {
-    client.publish(opts.channel, beat).catch(() => undefined)
+    client.publish(beatChannel, '1').catch(() => undefined)
     const hearing = performance.now() - heardAt <= HEARTBEAT_LOST_MS
     if (hearing !== state.hearing) set('hearing', hearing)()
   }, HEARTBEAT_MS)

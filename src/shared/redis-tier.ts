@@ -47,6 +47,8 @@ export interface SharedTier {
     decision: Decision,
     ttlMs: number,
     kind: 'upstream' | 'event',
+    /** For Kaleyra's answer: when it was asked (a grant is compared by it). */
+    askedAtMs?: number,
   ): Promise<FactWrite | undefined>
   /** "Nothing before now grants" for the pair, fleet-wide (retried). */
   evictFact(key: string): Promise<void>
@@ -90,43 +92,67 @@ local floor = tonumber(redis.call('GET', KEYS[4]) or '')
 if floor and floor >= held.at then held.at, held.denied = floor, true end`
 
 /**
- * One fact, compared by time (docs/consent-ordering.md). KEYS: decision, fact, since, floor. ARGV: decision JSON,
- * its TTL, fact time, denied (1/0), kind (upstream, event, evict), now, trust window, fact TTL, memory horizon.
- * Returns 1 stored, 0 outdated, -1 untrusted (the pair is evicted instead).
+ * One fact, compared by time (docs/consent-ordering.md). KEYS: decision, fact, since, floor, held reject. ARGV:
+ * decision JSON, its TTL, fact time, denied (1/0), kind (upstream, event, evict), now, trust window, fact TTL,
+ * memory horizon, when Kaleyra was asked. Returns 1 stored, 0 outdated, -1 untrusted (its decision dropped).
  */
 const WRITE_FACT = `
-local now = tonumber(ARGV[6])
+local now, ttl = tonumber(ARGV[6]), tonumber(ARGV[2])
 local since = tonumber(redis.call('GET', KEYS[3]) or '')
 if not since then since = now; redis.call('SET', KEYS[3], now) end
 ${HELD}
 local at, denied, kind = tonumber(ARGV[3]), ARGV[4] == '1', ARGV[5]
 local from = held.from or since
+local function fact(t, d) redis.call('SET', KEYS[2], t .. '|' .. d .. '|' .. from, 'PX', ARGV[8]) end
+local function decision()
+  if ttl > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl) else redis.call('DEL', KEYS[1]) end
+end
 if kind == 'evict' then
-  redis.call('SET', KEYS[2], math.max(now, held.at) .. '|1|' .. from, 'PX', ARGV[8])
+  fact(math.max(now, held.at), '1')
   redis.call('DEL', KEYS[1])
   return 1
 end
-if kind == 'event' and not denied then
+if kind == 'event' and denied then
+  -- A reject takes the pair for its TTL even beside a newer fact (fail closed); the fact time only moves on.
+  decision()
+  if ttl > 0 then redis.call('SET', KEYS[5], '1', 'PX', ttl) end
+  if at >= held.at then fact(at, '1') end
+  return 1
+end
+if kind == 'event' then
   -- An accept that cannot be proven newest is no fact: its pair's decision goes, so the next check asks Kaleyra.
   if now - at > tonumber(ARGV[9]) then redis.call('DEL', KEYS[1]); return -1 end
   if at <= held.at then return 0 end
   if at < from and now - at > tonumber(ARGV[7]) then redis.call('DEL', KEYS[1]); return -1 end
-elseif at < held.at or (at == held.at and (not denied or held.denied)) then
-  return 0
+  redis.call('DEL', KEYS[5])
+elseif denied then
+  if at < held.at or (at == held.at and held.denied) then return 0 end
+else
+  -- Kaleyra's grant counts from when it was asked: a fact that came while it answered may be newer.
+  local asked = tonumber(ARGV[10])
+  if redis.call('EXISTS', KEYS[5]) == 1 or asked < held.at or (asked == held.at and held.denied) then return 0 end
 end
-if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) else redis.call('DEL', KEYS[1]) end
-redis.call('SET', KEYS[2], at .. '|' .. (denied and '1' or '0') .. '|' .. from, 'PX', ARGV[8])
+decision()
+fact(at, denied and '1' or '0')
 return 1`
 
-/** The decision and its remaining TTL, unless a newer fact stands beside it. KEYS: decision, fact, -, floor. */
+/** The decision and its remaining TTL: a deny always, an allow unless a newer fact or a held reject stands beside it. */
 const READ_DECISION = `
 local value = redis.call('GET', KEYS[1])
 if not value then return nil end
 ${HELD}
 local ok, d = pcall(cjson.decode, value)
 if not ok or type(d) ~= 'table' or type(d.checkedAtMs) ~= 'number' then return nil end
-if d.checkedAtMs < held.at or (d.checkedAtMs == held.at and d.allowed and held.denied) then return nil end
+if d.allowed and (redis.call('EXISTS', KEYS[5]) == 1 or d.checkedAtMs < held.at or (d.checkedAtMs == held.at and held.denied)) then
+  return nil
+end
 return { value, redis.call('PTTL', KEYS[1]) }`
+
+/** An eviction floor only moves forward: a gate whose clock runs behind must not lower it. */
+const RAISE_FLOOR = `
+local floor = tonumber(redis.call('GET', KEYS[1]) or '')
+if not floor or tonumber(ARGV[1]) > floor then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return 1`
 
 /** Only the gate holding the lock releases it: a slow gate whose lock expired must not free another's. */
 const DEL_IF_OWNER = `
@@ -142,6 +168,7 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
   const key = {
     decision: (k: string) => `${prefix}d:${k}`,
     fact: (k: string) => `${prefix}f:${k}`,
+    reject: (k: string) => `${prefix}deny:${k}`,
     lock: (k: string) => `${prefix}lock:${k}`,
     streak: (k: string) => `${prefix}streak:${k}`,
     since: `${prefix}since`,
@@ -185,8 +212,13 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     return undefined
   }
 
-  const factKeys = (k: string) => [key.decision(k), key.fact(k), key.since, key.floor]
-  function factArgs(decision: Decision | undefined, ttlMs: number, kind: string): (string | number)[] {
+  const factKeys = (k: string) => [key.decision(k), key.fact(k), key.since, key.floor, key.reject(k)]
+  function factArgs(
+    decision: Decision | undefined,
+    ttlMs: number,
+    kind: string,
+    askedAtMs?: number,
+  ): (string | number)[] {
     const now = opts.clock.now()
     return [
       decision ? JSON.stringify(toWire(decision)) : '',
@@ -198,12 +230,13 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
       opts.trustWindowMs,
       EVENT_MEMORY_MS,
       EVENT_MEMORY_MS,
+      askedAtMs ?? decision?.checkedAtMs ?? now,
     ]
   }
   const RESULTS: Record<number, FactWrite> = { 1: 'stored', 0: 'outdated', [-1]: 'untrusted' }
 
   async function readDecision(k: string): Promise<SharedDecision | undefined> {
-    const result = await attempt('read', () => client.eval(READ_DECISION, 4, ...factKeys(k)))
+    const result = await attempt('read', () => client.eval(READ_DECISION, 5, ...factKeys(k)))
     if (!Array.isArray(result)) return undefined
     const [raw, ttl] = result as [unknown, unknown]
     const ttlMs = Number(ttl)
@@ -217,14 +250,15 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
       return redis.up
     },
     readDecision,
-    async writeFact(k, decision, ttlMs, kind) {
-      const run = () => client.eval(WRITE_FACT, 4, ...factKeys(k), ...factArgs(decision, ttlMs, kind))
+    async writeFact(k, decision, ttlMs, kind, askedAtMs) {
+      const run = () =>
+        client.eval(WRITE_FACT, 5, ...factKeys(k), ...factArgs(decision, ttlMs, kind, askedAtMs))
       const result = kind === 'event' ? await persist('write', run) : await attempt('write', run)
       return typeof result === 'number' ? RESULTS[result] : undefined
     },
     async evictFact(k) {
       await persist('evict', () =>
-        client.eval(WRITE_FACT, 4, ...factKeys(k), ...factArgs(undefined, 0, 'evict')),
+        client.eval(WRITE_FACT, 5, ...factKeys(k), ...factArgs(undefined, 0, 'evict')),
       )
     },
     async acquireFetch(k) {
@@ -267,7 +301,7 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     },
     async deleteDecisions({ business }) {
       // One floor for every pair (a business eviction is conservative for the others): no older fact grants.
-      await persist('evict', () => client.set(key.floor, opts.clock.now(), 'PX', EVENT_MEMORY_MS))
+      await persist('evict', () => client.eval(RAISE_FLOOR, 1, key.floor, opts.clock.now(), EVENT_MEMORY_MS))
       const match = `${key.decision(business === undefined ? '' : `${business}|`)}*`
       await attempt('evict', async () => {
         // Admin path: SCAN in pages, never KEYS, so a large keyspace does not stall Redis.

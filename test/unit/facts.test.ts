@@ -11,13 +11,14 @@ const event = (d: Decision): Decision => ({ ...d, origin: 'event' })
 const acceptAt = (atMs: number) => event(allowDecision(atMs, null))
 const rejectAt = (atMs: number) => event(denyDecision(atMs))
 
-function setup(opts: { maxEntries?: number; trustWindowMs?: number } = {}) {
+function setup(opts: { maxEntries?: number; trustWindowMs?: number; negativeTtlMs?: number } = {}) {
   const clock = createManualClock(T0)
   let forgotten = 0
   const facts = createPairFacts({
     clock,
     maxEntries: opts.maxEntries ?? 100,
     trustWindowMs: opts.trustWindowMs ?? 60_000,
+    negativeTtlMs: opts.negativeTtlMs ?? 30_000,
     onForget: () => forgotten++,
   })
   return { clock, facts, forgotten: () => forgotten }
@@ -143,7 +144,7 @@ describe('pair facts: lookups', () => {
   })
 
   it('uses a shared decision only when it is at least as new as every fact held', () => {
-    const { clock, facts } = setup()
+    const { clock, facts } = setup({ negativeTtlMs: 0 })
     clock.advance(10_000)
     facts.event(KEY, rejectAt(clock.now()))
     const mark = facts.mark(KEY)
@@ -153,5 +154,29 @@ describe('pair facts: lookups', () => {
     expect(facts.usable(KEY, allowDecision(clock.now() + 1, null), mark)).toBe(true)
     facts.evict(KEY)
     expect(facts.usable(KEY, allowDecision(clock.now() + 1, null), mark)).toBe(false)
+  })
+
+  it('holds a reject for the deny TTL against newer grants, whatever pressure the other memories are under', () => {
+    const { clock, facts } = setup({ maxEntries: 1, negativeTtlMs: 30_000 })
+    clock.advance(10_000)
+    facts.event(KEY, rejectAt(clock.now() - 1000))
+    facts.settle('other|pair', denyDecision(clock.now()), facts.mark('other|pair'))
+    clock.advance(1000)
+    const grant = allowDecision(clock.now(), null)
+    expect(facts.settle(KEY, grant, facts.mark(KEY))).toMatchObject({
+      store: false,
+      decision: { allowed: false },
+    })
+    expect(facts.usable(KEY, grant, facts.mark(KEY))).toBe(false)
+    clock.advance(29_000)
+    expect(facts.settle(KEY, allowDecision(clock.now(), null), facts.mark(KEY)).store).toBe(true)
+  })
+
+  it('lets a newer accept end a held reject', () => {
+    const { clock, facts } = setup({ negativeTtlMs: 30_000 })
+    clock.advance(10_000)
+    facts.event(KEY, rejectAt(clock.now() - 1000))
+    expect(facts.event(KEY, acceptAt(clock.now()))).toBe('applied')
+    expect(facts.usable(KEY, acceptAt(clock.now()), facts.mark(KEY))).toBe(true)
   })
 })

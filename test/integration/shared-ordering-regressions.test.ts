@@ -1,0 +1,220 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import {
+  createKaleyraSimulator,
+  type KaleyraSimulator,
+  type SimConsent,
+} from '../../src/kaleyra/simulator.js'
+import { BUSINESS, T0, grant, startHarness, type Harness } from '../helpers/gate.js'
+import { REDIS_URL, freshPrefix, waitFor } from '../helpers/redis.js'
+import { kaleyraBody, post, replyMessage } from '../helpers/webhooks.js'
+
+const USER = '+919000000001'
+const KEY = `${BUSINESS}|${USER}`
+const BEARER = 'kaleyra-callback-token-0123'
+const ADMIN = 'admin-token-0123456789abc'
+const REJECT = { ...grant(USER), response: 'reject', can_perform_action: false }
+
+let gates: Harness[] = []
+let cleanups: Array<() => unknown> = []
+afterEach(async () => {
+  await Promise.all(gates.map((g) => g.close()))
+  for (const c of cleanups.reverse()) await c()
+  gates = []
+  cleanups = []
+})
+async function sharedGate(sim: KaleyraSimulator, prefix: string, env: Record<string, string> = {}) {
+  const g = await startHarness({
+    sim,
+    env: {
+      REDIS_URL: REDIS_URL!,
+      REDIS_KEY_PREFIX: prefix,
+      WEBHOOK_BEARER_TOKEN: BEARER,
+      ADMIN_API_TOKEN: ADMIN,
+      ...env,
+    },
+    logLevel: 'warn',
+  })
+  gates.push(g)
+  await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 10_000)
+  return g
+}
+async function simulator(consents: SimConsent[]) {
+  const sim = createKaleyraSimulator({ consents })
+  await sim.listen(0)
+  cleanups.push(() => sim.close().catch(() => undefined))
+  return sim
+}
+const hook = (g: Harness, r: Parameters<typeof replyMessage>[0]) =>
+  post(`${g.url}/webhooks/kaleyra`, kaleyraBody(BUSINESS, [replyMessage(r)]), {
+    authorization: `Bearer ${BEARER}`,
+  })
+function admin() {
+  const c = new Redis(REDIS_URL!)
+  cleanups.push(() => c.disconnect())
+  return c
+}
+
+describe.skipIf(!REDIS_URL)('ordering found by review: the fleet', () => {
+  it('does not serve from Redis an allow a later-arriving older reject overrode (CACHE_NEGATIVE_TTL_SECONDS=0)', async () => {
+    const prefix = freshPrefix()
+    const sim = await simulator([grant(USER)])
+    const g = await sharedGate(sim, prefix, { CACHE_NEGATIVE_TTL_SECONDS: '0' })
+    g.clock.advance(5000)
+    expect((await g.canCall(USER)).body.allowed).toBe(true)
+    const r = admin()
+    await waitFor(async () => (await r.exists(`${prefix}d:${KEY}`)) === 1, 2000)
+    g.clock.advance(5000)
+    // the user rejected at T0+4s; Kaleyra learns it too
+    expect(
+      (await hook(g, { id: `rej-${prefix}`, user: USER, at: T0 + 4000, response: 'reject' })).body.applied,
+    ).toBe(1)
+    sim.upsert(REJECT)
+    const before = sim.requests.length
+    const res = await g.canCall(USER)
+    // a single gate asks Kaleyra here and answers consent_rejected
+    expect({ body: res.body, asked: sim.requests.length - before }).toMatchObject({
+      body: { allowed: false },
+    })
+  })
+
+  it('does not bring back the pre-reject allow from Redis once the deny TTL has passed', async () => {
+    const prefix = freshPrefix()
+    const sim = await simulator([grant(USER)])
+    const g = await sharedGate(sim, prefix)
+    g.clock.advance(5000)
+    expect((await g.canCall(USER)).body.allowed).toBe(true)
+    const r = admin()
+    await waitFor(async () => (await r.exists(`${prefix}d:${KEY}`)) === 1, 2000)
+    g.clock.advance(5000)
+    expect(
+      (await hook(g, { id: `rej-${prefix}`, user: USER, at: T0 + 4000, response: 'reject' })).body.applied,
+    ).toBe(1)
+    sim.upsert(REJECT)
+    expect((await g.canCall(USER)).body.allowed).toBe(false)
+    g.clock.advance(31_000)
+    const res = await g.canCall(USER)
+    expect(res.body).toMatchObject({ allowed: false })
+  })
+})
+
+import { request } from 'undici'
+const del = (g: Harness, q = '') =>
+  request(`${g.url}/cache${q}`, { method: 'DELETE', headers: { authorization: `Bearer ${ADMIN}` } }).then(
+    (r) => r.body.text(),
+  )
+
+describe.skipIf(!REDIS_URL)('review: shared floor', () => {
+  it('never moves the fleet eviction floor back for a gate whose clock is behind', async () => {
+    const prefix = freshPrefix()
+    const sim = await simulator([])
+    const b = await sharedGate(sim, prefix) // clock at T0
+    await b.canCall(USER) // creates `since` at T0
+    const a = await sharedGate(sim, prefix)
+    a.clock.advance(100_000)
+    await del(a) // everything: nothing before T0+100s grants
+    await del(b, `?business=${encodeURIComponent(BUSINESS)}`) // B's clock says T0
+    expect(Number(await admin().get(`${prefix}floor`))).toBeGreaterThanOrEqual(T0 + 100_000)
+  })
+
+  it('keeps a gate started later from granting an accept dated before a DELETE /cache', async () => {
+    const prefix = freshPrefix()
+    const sim = await simulator([])
+    const b = await sharedGate(sim, prefix)
+    await b.canCall(USER)
+    const a = await sharedGate(sim, prefix)
+    a.clock.advance(100_000)
+    await del(a)
+    await del(b, `?business=${encodeURIComponent(BUSINESS)}`)
+    const d = await sharedGate(sim, prefix, { EVENT_TRUST_WINDOW_SECONDS: '60' })
+    d.clock.advance(200_000)
+    const res = await hook(d, {
+      id: `acc-${prefix}`,
+      user: USER,
+      at: T0 + 60_000,
+      response: 'accept',
+      permanent: true,
+    })
+    expect(res.body.applied).toBe(0)
+    expect((await d.canCall(USER)).body.allowed).toBe(false)
+  })
+})
+
+import pino from 'pino'
+import { createSharedTier } from '../../src/shared/redis-tier.js'
+import { createManualClock } from '../../src/clock.js'
+import { allowDecision } from '../helpers/decisions.js'
+
+describe.skipIf(!REDIS_URL)('review: a Kaleyra grant asked before an eviction', () => {
+  it('orders a Kaleyra grant in Redis by when it was asked, below an eviction made while it was in flight', async () => {
+    const prefix = freshPrefix()
+    const sim = await simulator([grant(USER)])
+    const a = await sharedGate(sim, prefix)
+    expect((await a.canCall(USER)).body.allowed).toBe(true)
+    // Gate B asks Kaleyra at T0 (slow). Meanwhile, at T0+100, A learns 138006.
+    a.clock.advance(100)
+    await post(`${a.url}/call-outcomes`, {
+      business: BUSINESS,
+      user: USER,
+      outcome: 'failed',
+      error_code: 138006,
+    })
+    sim.upsert(REJECT)
+    // B's answer (asked at T0, before the eviction) arrives at T0+300, just before B hears A's evict message: B
+    // settles it (nothing newer known there) and writes it, as lookup.ts does, kind 'upstream'.
+    const bClock = createManualClock(T0 + 300)
+    const b = createSharedTier({
+      url: REDIS_URL!,
+      prefix,
+      timeoutMs: 500,
+      lockMs: 1000,
+      trustWindowMs: 300_000,
+      clock: bClock,
+      logger: pino({ level: 'silent' }),
+    })
+    cleanups.push(() => b.close())
+    await waitFor(() => b.up, 5000)
+    expect(await b.writeFact(KEY, allowDecision(T0 + 300, T0 + 86_400_000), 300_000, 'upstream', T0)).toBe(
+      'outdated',
+    )
+  })
+
+  it('so a gate never answers from Redis a grant asked before its own 138006', async () => {
+    const prefix = freshPrefix()
+    const sim = await simulator([grant(USER)])
+    const a = await sharedGate(sim, prefix)
+    expect((await a.canCall(USER)).body.allowed).toBe(true)
+    a.clock.advance(100)
+    await post(`${a.url}/call-outcomes`, {
+      business: BUSINESS,
+      user: USER,
+      outcome: 'failed',
+      error_code: 138006,
+    })
+    sim.upsert(REJECT)
+    const b = createSharedTier({
+      url: REDIS_URL!,
+      prefix,
+      timeoutMs: 500,
+      lockMs: 1000,
+      trustWindowMs: 300_000,
+      clock: createManualClock(T0 + 300),
+      logger: pino({ level: 'silent' }),
+    })
+    cleanups.push(() => b.close())
+    await waitFor(() => b.up, 5000)
+    await b.writeFact(KEY, allowDecision(T0 + 300, T0 + 86_400_000), 300_000, 'upstream', T0)
+    a.clock.advance(1000)
+    const before = sim.requests.length
+    const res = await a.canCall(USER)
+    expect({
+      allowed: res.body.allowed,
+      source: res.body.source,
+      asked: sim.requests.length - before,
+    }).toEqual({
+      allowed: false,
+      source: 'upstream',
+      asked: 1,
+    })
+  })
+})
