@@ -5,7 +5,13 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { systemClock, type Clock } from './clock.js'
 import { invalidRequest } from './errors.js'
-import { describeValidation, errorHandler, notFoundHandler } from './error-handler.js'
+import {
+  clientErrorHandler,
+  describeValidation,
+  errorHandler,
+  mainValidationError,
+  notFoundHandler,
+} from './error-handler.js'
 import { GateLogController, createLogger, requestLoggerFactory } from './logger.js'
 import { createGate } from './gate.js'
 import { canCallRoutes } from './routes/can-call.js'
@@ -19,6 +25,7 @@ import { createMetrics } from './metrics.js'
 import { createDecisionRecorder } from './decision-log.js'
 import { registerCallerAuth } from './plugins/caller-auth.js'
 import { registerShedding } from './plugins/shedding.js'
+import { registerDraining } from './plugins/draining.js'
 
 export type App = FastifyInstance<
   RawServerDefault,
@@ -49,7 +56,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     childLoggerFactory: requestLoggerFactory,
     bodyLimit: 64 * 1024,
     requestTimeout: 30_000,
-    schemaErrorFormatter: (errors) => invalidRequest(describeValidation(errors[0])),
+    schemaErrorFormatter: (errors) => invalidRequest(describeValidation(mainValidationError(errors))),
+    // A path Fastify cannot decode (`/%zz`) and a request Node cannot parse get the envelope too.
+    frameworkErrors: (err, req, reply) => void errorHandler(err, req, reply),
+    clientErrorHandler,
+    // Requests arriving during the drain get the gate's envelope (plugins/draining.ts), not Fastify's bare 503.
+    return503OnClosing: false,
     // Route schemas are TypeBox's output, checked by the OpenAPI drift test: validating each against the JSON
     // Schema meta-schema at start-up (compiling the meta-schema first) cost ~10 % of the start-up.
     ajv: { customOptions: { validateSchema: false } },
@@ -87,6 +99,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
 
+  registerDraining(app, () => lifecycle.state === 'shutting_down')
   await registerShedding(app, config.shed, deps.shedSampleIntervalMs)
   registerCallerAuth(app, config.apiTokens)
   await registerDocs(app)

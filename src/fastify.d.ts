@@ -10,5 +10,7 @@ declare module 'fastify' {
     callerAuth?: boolean
     /** true: each answer of this route is a decision (log line and consent_gate_decisions_total): /can-call only. */
     decisionLog?: boolean
+    /** true: still answered while the gate shuts down (probes and metrics); other routes answer 503 then. */
+    whileDraining?: boolean
   }
 }

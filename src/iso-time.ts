@@ -1,17 +1,30 @@
 /**
  * `new Date(ms).toISOString()` without the Date: V8 takes ~1 µs to format one, and every answer of /can-call
  * carries one or two (checked_at, consent.expires_at), which made formatting the largest single cost of a cache
- * hit in the bench profile. Same output for every whole millisecond from 1970 to 9999; anything else goes to Date.
+ * hit in the bench profile. Same output for every whole millisecond from 1970 to 9999; anything else goes to Date,
+ * clamped to the years 0000 to 9999 first.
  */
 const MS_PER_DAY = 86_400_000
+/** 0000-01-01T00:00:00.000Z: the first instant with a four-digit year. */
+const FIRST_FOUR_DIGIT_YEAR_MS = -62_167_219_200_000
 /** 9999-12-31T23:59:59.999Z: the last instant with a four-digit year. */
 const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_799_999
+
+/**
+ * The latest instant the gate takes from outside (webhook timestamps and expiries, Kaleyra expiries), in epoch
+ * seconds: 9999999999 (2286-11-20T17:46:39Z), the largest ten-digit second, so one bound reads the same as a
+ * string pattern and as a number. Meta sends ten digits; more is milliseconds sent as seconds, or hostile input,
+ * and would name an instant no answer can format.
+ */
+export const LATEST_EPOCH_SECONDS = 9_999_999_999
 
 const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'))
 const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'))
 
+/** Never throws: every answer carries a time, and a time that cannot be formatted must not turn one into a 500. */
 export function isoTime(ms: number): string {
-  if (!Number.isInteger(ms) || ms < 0 || ms > LAST_FOUR_DIGIT_YEAR_MS) return new Date(ms).toISOString()
+  if (!Number.isInteger(ms) || ms < 0 || ms > LAST_FOUR_DIGIT_YEAR_MS)
+    return new Date(clamped(ms)).toISOString()
   const days = Math.floor(ms / MS_PER_DAY)
   const inDay = ms - days * MS_PER_DAY
   const hours = Math.floor(inDay / 3_600_000)
@@ -19,6 +32,16 @@ export function isoTime(ms: number): string {
   const seconds = Math.floor(inDay / 1000) % 60
   const [year, month, day] = civilFromDays(days)
   return `${year}-${PAD2[month]}-${PAD2[day]}T${PAD2[hours]}:${PAD2[minutes]}:${PAD2[seconds]}.${PAD3[inDay % 1000]}Z`
+}
+
+/**
+ * Into the years 0000 to 9999, which RFC 3339 date-times (the answers' format) can write: Date would throw past
+ * ±8.64e15 ms or on NaN, and write five- or six-digit years (`+010000-...`) before that. Nothing the gate accepts
+ * reaches these edges (LATEST_EPOCH_SECONDS); NaN, which has no side, takes the earlier one.
+ */
+function clamped(ms: number): number {
+  if (Number.isNaN(ms)) return FIRST_FOUR_DIGIT_YEAR_MS
+  return Math.min(LAST_FOUR_DIGIT_YEAR_MS, Math.max(FIRST_FOUR_DIGIT_YEAR_MS, ms))
 }
 
 /**

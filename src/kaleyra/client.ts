@@ -2,6 +2,7 @@ import { Pool } from 'undici'
 import type { Logger } from 'pino'
 import { normalizeUpstreamPhone } from '../consent/phone.js'
 import type { Clock } from '../clock.js'
+import { LATEST_EPOCH_SECONDS } from '../iso-time.js'
 import type { UpstreamOutcome } from '../metrics.js'
 import { UpstreamError, parseRetryAfter, toUpstreamError } from './errors.js'
 import { createDeadline, type UpstreamGuard } from './guard.js'
@@ -218,16 +219,23 @@ function toRecord(r: KaleyraPermissionRecord): PermissionRecord {
   }
 }
 
-/** ISO-8601 with a zone (as documented), or epoch seconds as digits (as Meta sends them). */
+/**
+ * ISO-8601 with a zone (as documented), or epoch seconds as digits (as Meta sends them), between 1970 and
+ * LATEST_EPOCH_SECONDS: an expiry outside is no date Kaleyra meant (and past year 9999 none an answer can write).
+ */
 export function parseExpiry(value: string | null): number | null {
   if (value === null || value === '') return null
-  if (/^\d{9,11}$/.test(value)) return Number(value) * 1000
-  const iso = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.exec(value)
-  if (iso) {
-    const [y, m, d] = [Number(iso[1]), Number(iso[2]), Number(iso[3])]
-    const ms = Date.parse(value)
-    // Date.parse rolls 2025-02-30 over into March; a date that does not exist is unreadable, not a guess.
-    if (Number.isFinite(ms) && new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d) return ms
-  }
+  const ms = readExpiry(value)
+  if (ms !== undefined && ms >= 0 && ms <= LATEST_EPOCH_SECONDS * 1000) return ms
   throw new UpstreamError('error', 'Kaleyra answered an expiration timestamp the gate cannot read')
+}
+
+function readExpiry(value: string): number | undefined {
+  if (/^\d{9,10}$/.test(value)) return Number(value) * 1000
+  const iso = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.exec(value)
+  if (!iso) return undefined
+  const [y, m, d] = [Number(iso[1]), Number(iso[2]), Number(iso[3])]
+  const ms = Date.parse(value)
+  // Date.parse rolls 2025-02-30 over into March; a date that does not exist is unreadable, not a guess.
+  return Number.isFinite(ms) && new Date(Date.UTC(y, m - 1, d)).getUTCDate() === d ? ms : undefined
 }

@@ -5,6 +5,7 @@ import type { ConsentEvents } from '../consent/events.js'
 import { requirePhone } from '../consent/phone.js'
 import { GateError, invalidRequest } from '../errors.js'
 import type { GateMetrics } from '../metrics.js'
+import { PhoneParam } from '../schemas/can-call.js'
 import { InvalidRequestBody, UnauthorizedBody } from '../schemas/errors.js'
 import { OWN_AUTH_ROUTE } from './public.js'
 
@@ -28,10 +29,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{
         summary: 'Evict cached decisions: one pair, every pair of a business, or everything',
         description:
           '?business=&user= evicts one pair; ?business= every pair of that business; no parameter, all.',
-        querystring: Type.Object({
-          business: Type.Optional(Type.String()),
-          user: Type.Optional(Type.String()),
-        }),
+        querystring: Type.Object({ business: Type.Optional(PhoneParam), user: Type.Optional(PhoneParam) }),
         response: {
           200: Type.Object({ evicted: Type.Integer({ description: 'decisions dropped' }) }),
           400: InvalidRequestBody,

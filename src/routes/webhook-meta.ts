@@ -1,8 +1,9 @@
 import Type from 'typebox'
-import { Compile } from 'typebox/compile'
+import { Compile, type Validator } from 'typebox/compile'
 import { sameSecret, verifyMetaSignature } from '../auth.js'
 import { permissionReplies } from '../consent/permission-replies.js'
-import { invalidRequest } from '../errors.js'
+import { describeValidation, mainValidationError } from '../error-handler.js'
+import { invalidRequest, type GateError } from '../errors.js'
 import { MessagesValue, MetaWebhook } from '../schemas/webhooks.js'
 import { OWN_AUTH_ROUTE } from './public.js'
 import {
@@ -14,11 +15,15 @@ import {
 
 const checkMetaWebhook = Compile(MetaWebhook)
 const checkMessagesValue = Compile(MessagesValue)
+/** What a request without a body was signed over: Fastify runs no parser then, and leaves req.body undefined. */
+const NO_BODY = Buffer.alloc(0)
 
 /** POST /webhooks/meta: Meta's own deliveries, verified with X-Hub-Signature-256 before anything is read. */
 export async function metaWebhook(app: WebhookApp, appSecret: string, deliveries: Deliveries) {
   await app.register(async (meta) => {
-    // The signature covers the raw bytes, so this route parses JSON itself, after verifying them.
+    // The signature covers the raw bytes, so this route parses JSON itself, after verifying them. JSON only, as
+    // Meta sends it: the default text/plain parser would hand over a decoded string, not the bytes Meta signed.
+    meta.removeAllContentTypeParsers()
     meta.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) =>
       done(null, body),
     )
@@ -30,12 +35,13 @@ export async function metaWebhook(app: WebhookApp, appSecret: string, deliveries
           tags: ['events'],
           summary: "Meta's own webhook (messages field), verified with X-Hub-Signature-256",
           description:
-            'HMAC-SHA256 of the raw body with META_APP_SECRET; unsigned or mis-signed deliveries get 401.',
+            'HMAC-SHA256 of the raw application/json body with META_APP_SECRET; unsigned or mis-signed ' +
+            'deliveries get 401, a signed body that is not a delivery 400.',
           response: WEBHOOK_RESPONSES,
         },
       },
       async (req) => {
-        const raw = req.body as Buffer
+        const raw = Buffer.isBuffer(req.body) ? req.body : NO_BODY
         const signature = req.headers['x-hub-signature-256']
         if (!verifyMetaSignature(raw, typeof signature === 'string' ? signature : undefined, appSecret)) {
           throw deliveries.refuse('meta_webhook', 'X-Hub-Signature-256 does not match the body.')
@@ -56,8 +62,8 @@ export function metaHandshake(app: WebhookApp, verifyToken: string) {
         tags: ['events'],
         summary: "Meta's subscription handshake: echoes hub.challenge when hub.verify_token matches",
         querystring: Type.Object({
-          'hub.mode': Type.String(),
-          'hub.verify_token': Type.String(),
+          'hub.mode': Type.String({ maxLength: 64 }),
+          'hub.verify_token': Type.String({ maxLength: 256 }),
           'hub.challenge': Type.String({ maxLength: 200 }),
         }),
         response: { 200: Type.String(), 403: Type.String() },
@@ -80,17 +86,26 @@ function metaReplies(raw: Buffer): FoundReplies {
   } catch {
     throw invalidRequest('the body is not JSON')
   }
-  if (!checkMetaWebhook.Check(body)) throw invalidRequest('the body is not a Meta webhook delivery')
+  if (!checkMetaWebhook.Check(body)) throw invalid(checkMetaWebhook, body, '')
   const found: FoundReplies = { replies: [], ignored: 0 }
-  for (const change of body.entry.flatMap((e) => e.changes)) {
-    if (change.field !== 'messages') {
-      found.ignored++
-      continue
+  for (const [e, entry] of body.entry.entries()) {
+    for (const [c, change] of entry.changes.entries()) {
+      if (change.field !== 'messages') {
+        found.ignored++
+        continue
+      }
+      const at = `/entry/${e}/changes/${c}/value`
+      if (!checkMessagesValue.Check(change.value)) throw invalid(checkMessagesValue, change.value, at)
+      const part = permissionReplies(change.value)
+      found.replies.push(...part.replies)
+      found.ignored += part.ignored
     }
-    if (!checkMessagesValue.Check(change.value)) throw invalidRequest('a messages change is malformed')
-    const part = permissionReplies(change.value)
-    found.replies.push(...part.replies)
-    found.ignored += part.ignored
   }
   return found
+}
+
+/** A 400 naming the field that is wrong and why, as a schema-checked route would (`at`: where `value` sits). */
+function invalid(check: Validator, value: unknown, at: string): GateError {
+  const first = mainValidationError(check.Errors(value))
+  return invalidRequest(describeValidation(first && { ...first, instancePath: at + first.instancePath }))
 }

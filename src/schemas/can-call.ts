@@ -3,7 +3,8 @@ import Type, { type Static } from 'typebox'
 const E164_DOC =
   'E.164 number: + and 8 to 15 digits; spaces, dashes, dots and parentheses are ignored. Send + as %2B.'
 
-export const PhoneParam = Type.String({ description: E164_DOC, examples: ['+919876543210'] })
+// 64 characters: 15 digits with room for any separators a person would write (parsePhone's own bound).
+export const PhoneParam = Type.String({ maxLength: 64, description: E164_DOC, examples: ['+919876543210'] })
 
 export const CanCallQuery = Type.Object({
   business: PhoneParam,
@@ -59,7 +60,13 @@ export const DecisionBody = Type.Object({
 })
 export type DecisionBody = Static<typeof DecisionBody>
 
-export const BatchCheck = Type.Object({ business: PhoneParam, user: PhoneParam })
+/**
+ * A bad number in a batch gets its own error result (one typo never fails a campaign), so the schema stops only
+ * what no writing of a number could be; parsePhone refuses anything past 64 characters item by item.
+ */
+const BatchPhone = Type.String({ maxLength: 256, description: E164_DOC, examples: ['+919876543210'] })
+
+export const BatchCheck = Type.Object({ business: BatchPhone, user: BatchPhone })
 
 export const BatchRequest = Type.Object({
   checks: Type.Array(BatchCheck, {

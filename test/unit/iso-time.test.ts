@@ -27,7 +27,14 @@ describe('isoTime', () => {
     for (const iso of edges) expect(isoTime(Date.parse(iso))).toBe(iso)
   })
 
-  it('leaves what it does not cover to Date: before 1970, five-digit years, fractions', () => {
-    for (const ms of [-1, -86_400_001, LAST + 1, 1.5]) expect(isoTime(ms)).toBe(new Date(ms).toISOString())
+  it('leaves what it does not cover to Date: before 1970, fractions', () => {
+    for (const ms of [-1, -86_400_001, 1.5]) expect(isoTime(ms)).toBe(new Date(ms).toISOString())
+  })
+
+  it('never throws: past year 9999, beyond what Date holds, or not a number, it clamps to years 0000 to 9999', () => {
+    const last = '9999-12-31T23:59:59.999Z'
+    const first = '0000-01-01T00:00:00.000Z'
+    for (const ms of [LAST + 1, 1e16, 1e300, Infinity]) expect(isoTime(ms)).toBe(last)
+    for (const ms of [-1e16, -Infinity, NaN]) expect(isoTime(ms)).toBe(first)
   })
 })

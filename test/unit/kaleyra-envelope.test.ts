@@ -197,6 +197,11 @@ describe('parseExpiry', () => {
     expect(parseExpiry(value)).toBe(SAMPLE_EXPIRY_MS)
   })
 
+  it('reads the last instant of its range, 9999999999 s', () => {
+    expect(parseExpiry('9999999999')).toBe(9_999_999_999_000)
+    expect(parseExpiry('2286-11-20T17:46:39Z')).toBe(9_999_999_999_000)
+  })
+
   it('keeps milliseconds', () => {
     expect(parseExpiry('2025-12-16T08:56:41.250Z')).toBe(SAMPLE_EXPIRY_MS + 250)
   })
@@ -215,6 +220,11 @@ describe('parseExpiry', () => {
     ['epoch milliseconds', '1765875401000'],
     ['a month that does not exist', '2025-13-01T00:00:00Z'],
     ['a negative number', '-1765875401'],
+    ['eleven digits of epoch seconds (year 5138 and later)', '99999999999'],
+    ['a date past 9999999999 s (2286-11-20)', '2286-11-21T00:00:00Z'],
+    ['a date in year 9999', '9999-12-31T23:59:59Z'],
+    ['a date that an offset pushes past year 9999', '9999-12-31T23:59:59-14:00'],
+    ['a date before 1970', '1969-12-31T23:59:59Z'],
   ])('refuses %s with an UpstreamError', (_label, value) => {
     const err = upstreamError(() => parseExpiry(value))
     expect(err.kind).toBe('error')
