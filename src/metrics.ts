@@ -90,7 +90,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
   })
   // Label sets are few (route templates x statuses): their children are kept by key.
   const requestChildren = new Map<string, ReturnType<typeof httpDuration.labels>>()
-  return {
+  const metrics: GateMetrics = {
     observeRequest(route, statusCode, seconds) {
       const key = `${route} ${statusCode}`
       let child = requestChildren.get(key)
@@ -159,4 +159,30 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       registers,
     }),
   }
+  zeroKnownSeries(metrics)
+  return metrics
+}
+
+/**
+ * Counters with labels appear on their first increment, so rate() and increase() never see that one: the events an
+ * alert watches for (a refused webhook, an auth failure, a lost write, a dropped block) start at 0 instead.
+ */
+function zeroKnownSeries(m: GateMetrics): void {
+  for (const outcome of ['ok', 'auth_failed', 'rate_limited', 'error', 'timeout'] as const)
+    m.upstreamRequests.inc({ outcome }, 0)
+  for (const kind of ['kaleyra_webhook', 'meta_webhook'])
+    for (const result of [
+      'applied',
+      'duplicate',
+      'outdated',
+      'untrusted',
+      'ignored',
+      'unauthorized',
+      'invalid',
+    ])
+      m.events.inc({ kind, result }, 0)
+  m.events.inc({ kind: 'call_outcome', result: 'applied' }, 0)
+  for (const cause of ['admin', 'error_code_138006', 'capacity']) m.evictions.inc({ cause }, 0)
+  for (const op of ['write', 'evict', 'publish']) m.redisLostWrites.inc({ op }, 0)
+  for (const state of ['counting', 'blocked']) m.forgottenStreaks.inc({ state }, 0)
 }
