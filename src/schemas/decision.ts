@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { Consent, DecisionReason } from './can-call.js'
+import { DecisionReason } from './can-call.js'
 
 /**
  * What the gate remembers of one answer, in the cache and in Redis: the verdict and the record behind it.
@@ -39,24 +39,8 @@ export function isTrustedDecision(value: unknown): value is StoredDecision {
   return !value.allowed || grants
 }
 
-/**
- * A decision as the previous release stored and published it: the consent nested, with an ISO expiry. Read
- * (and written, beside the flat fields) so that gates of both releases share one Redis during a rolling update.
- */
-export const LegacyStoredDecision = Type.Object({
-  origin: Type.Union([Type.Literal('upstream'), Type.Literal('event')]),
-  allowed: Type.Boolean(),
-  reason: DecisionReason,
-  consent: Type.Union([Consent, Type.Null()]),
-  checkedAtMs: Type.Number(),
-  expiresAtMs: Type.Union([Type.Number(), Type.Null()]),
-})
-export type LegacyStoredDecision = Static<typeof LegacyStoredDecision>
-export const checkLegacyStoredDecision = Compile(LegacyStoredDecision)
-
 /** What one gate tells the others, so a webhook or call outcome that reached it reaches every sidecar. */
 export const BusMessage = Type.Union([
-  // On the wire the decision may be of either release (shared/decision-wire.ts); once read, it is a StoredDecision.
   Type.Object({ type: Type.Literal('decision'), key: Type.String(), decision: StoredDecision }),
   Type.Object({ type: Type.Literal('streak'), key: Type.String(), count: Type.Integer({ minimum: 0 }) }),
   Type.Object({ type: Type.Literal('evict'), key: Type.String() }),

@@ -1,50 +1,14 @@
-import { consentOf, flatDecision, type Decision } from '../consent/decide.js'
-import {
-  checkBusEnvelope,
-  checkLegacyStoredDecision,
-  isTrustedDecision,
-  type BusMessage,
-  type LegacyStoredDecision,
-} from '../schemas/decision.js'
+import { flatDecision, type Decision } from '../consent/decide.js'
+import { checkBusEnvelope, isTrustedDecision, type BusMessage } from '../schemas/decision.js'
 
 /**
- * Decisions as they travel through Redis (entries and bus messages). The previous release nested the consent
- * (`consent`, with an ISO `expires_at`); this one keeps it flat. During a rolling update both run against one Redis,
- * so each decision is written in both shapes at once (old gates read `consent` and ignore the rest; TypeBox objects
- * allow extra fields) and read from either.
- */
-export const toWire = (decision: Decision) => ({ ...decision, consent: consentOf(decision) })
-
-/**
- * A decision another gate wrote, of either release, as this gate keeps it; undefined when it cannot be trusted.
- * The nested `consent` is read only when the flat fields are absent: it never stands in for flat fields that
- * failed the trust check.
+ * Decisions as other gates wrote them to Redis (entries and bus messages) are written as the cache keeps them and
+ * read back only when they can be trusted. A decision another gate wrote, as this gate keeps it; undefined when
+ * it cannot be trusted.
  */
 export function fromWire(value: unknown): Decision | undefined {
-  if (isTrustedDecision(value)) return flatDecision(value)
-  if (typeof value !== 'object' || value === null || 'response' in value) return undefined
-  if (!checkLegacyStoredDecision.Check(value)) return undefined
-  const decision = fromLegacy(value)
-  return isTrustedDecision(decision) ? decision : undefined
+  return isTrustedDecision(value) ? flatDecision(value) : undefined
 }
-
-function fromLegacy(d: LegacyStoredDecision): Decision {
-  return flatDecision({
-    origin: d.origin,
-    allowed: d.allowed,
-    reason: d.reason,
-    response: d.consent?.response ?? null,
-    isPermanent: d.consent?.is_permanent ?? false,
-    responseSource: d.consent?.response_source ?? '',
-    canPerformAction: d.consent?.can_perform_action ?? false,
-    checkedAtMs: d.checkedAtMs,
-    expiresAtMs: d.expiresAtMs,
-  })
-}
-
-/** What this gate publishes: a decision message carries its decision in both shapes. */
-export const toWireMessage = (message: BusMessage) =>
-  message.type === 'decision' ? { ...message, decision: toWire(message.decision) } : message
 
 /**
  * A message another gate published, read; undefined when malformed. A decision message whose decision cannot be

@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js'
 import { EVENT_MEMORY_MS } from '../consent/event-memory.js'
 import type { Decision } from '../consent/decide.js'
 import type { BusMessage } from '../schemas/decision.js'
-import { fromWire, fromWireMessage, toWire, toWireMessage } from './decision-wire.js'
+import { fromWire, fromWireMessage } from './decision-wire.js'
 import { connectRedis } from './redis-connection.js'
 
 /** A decision another gate (or this one, earlier) stored, and how much of its TTL is left. */
@@ -221,7 +221,7 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
   ): (string | number)[] {
     const now = opts.clock.now()
     return [
-      decision ? JSON.stringify(toWire(decision)) : '',
+      decision ? JSON.stringify(decision) : '',
       Math.max(0, Math.ceil(ttlMs)),
       decision?.checkedAtMs ?? now,
       decision && decision.allowed ? 0 : 1,
@@ -311,7 +311,7 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
       })
     },
     publish(body) {
-      const message = JSON.stringify({ from: redis.id, body: toWireMessage(body) })
+      const message = JSON.stringify({ from: redis.id, body })
       void persist('publish', () => client.publish(`${prefix}events`, message))
     },
     onMessage(handler) {

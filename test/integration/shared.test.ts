@@ -183,44 +183,6 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
     }
   })
 
-  it('shares one Redis with gates of the previous release: their entries and messages count, ours carry both shapes', async () => {
-    const [a] = await twoGates(url)
-    const admin = new Redis(url)
-    const legacyDeny = () => ({
-      origin: 'event',
-      allowed: false,
-      reason: 'consent_rejected',
-      consent: null,
-      checkedAtMs: T0,
-      expiresAtMs: null,
-    })
-    try {
-      // An entry an old gate stored: a reject Kaleyra does not know yet. It answers; Kaleyra is not asked.
-      await admin.set(`${currentPrefix}d:${BUSINESS}|${USER}`, JSON.stringify(legacyDeny()), 'PX', 60_000)
-      expect((await a.canCall(USER)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
-      expect(sim.requests).toHaveLength(0)
-      // A message an old gate published: the allow cached here turns into its reject.
-      const other = '+919000000002'
-      expect((await a.canCall(other)).body).toMatchObject({ allowed: true })
-      const body = { type: 'decision', key: `${BUSINESS}|${other}`, decision: legacyDeny() }
-      await admin.publish(`${currentPrefix}events`, JSON.stringify({ from: 'old-gate', body }))
-      await waitFor(async () => (await a.canCall(other)).body.reason === 'consent_rejected', 2000)
-      // What this gate wrote (Kaleyra's allow, asked above), an old gate can read: the consent nested too.
-      const written = JSON.parse((await admin.get(`${currentPrefix}d:${BUSINESS}|${other}`)) ?? 'null')
-      expect(written).toMatchObject({
-        allowed: true,
-        response: 'accept',
-        consent: {
-          response: 'accept',
-          can_perform_action: true,
-          expires_at: new Date(T0 + DAY_MS).toISOString(),
-        },
-      })
-    } finally {
-      admin.disconnect()
-    }
-  })
-
   it('never logs REDIS_URL or its password', async () => {
     const password = 'redis-password-s3cr3t'
     const withPassword = url.replace('redis://', `redis://default:${password}@`)

@@ -1,68 +1,27 @@
 import { describe, expect, it } from 'vitest'
-import { checkLegacyStoredDecision, isTrustedDecision } from '../../src/schemas/decision.js'
-import { fromWire, fromWireMessage, toWire, toWireMessage } from '../../src/shared/decision-wire.js'
+import { isTrustedDecision } from '../../src/schemas/decision.js'
+import { fromWire, fromWireMessage } from '../../src/shared/decision-wire.js'
 import { allowDecision, denyDecision } from '../helpers/decisions.js'
 
 const T = Date.UTC(2026, 10, 25, 12)
 const DAY = 86_400_000
 const KEY = '+918000000001|+919000000001'
 
-/** What a gate of the previous release wrote: the consent nested. */
-const legacyAllow = {
-  origin: 'upstream',
-  allowed: true,
-  reason: 'consent_granted',
-  consent: {
-    response: 'accept',
-    is_permanent: false,
-    response_source: 'user_action',
-    can_perform_action: true,
-    expires_at: new Date(T + DAY).toISOString(),
-  },
-  checkedAtMs: T,
-  expiresAtMs: T + DAY,
-}
-const legacyDeny = {
-  ...legacyAllow,
-  origin: 'event',
-  allowed: false,
-  reason: 'consent_rejected',
-  consent: null,
-}
-
 describe('decisions on the wire', () => {
-  it('writes both shapes: this release reads it back as it was, the previous one reads its consent', () => {
+  it('reads back what it writes, allows and denies alike', () => {
     for (const d of [allowDecision(T, T + DAY), allowDecision(T, null), denyDecision(T)]) {
-      const wire = JSON.parse(JSON.stringify(toWire(d))) as unknown
-      expect(fromWire(wire)).toEqual(d)
-      expect(checkLegacyStoredDecision.Check(wire)).toBe(true)
+      expect(fromWire(JSON.parse(JSON.stringify(d)) as unknown)).toEqual(d)
     }
-    expect(toWire(allowDecision(T, T + DAY)).consent?.expires_at).toBe(legacyAllow.consent.expires_at)
   })
 
-  it("reads the previous release's decisions, allows and denies alike", () => {
-    expect(fromWire(legacyAllow)).toEqual(allowDecision(T, T + DAY))
-    expect(fromWire(legacyDeny)).toMatchObject({
-      origin: 'event',
-      allowed: false,
-      reason: 'consent_rejected',
-    })
-  })
-
-  it('trusts no allow that its own record does not grant, in either shape', () => {
+  it('trusts no allow that its own record does not grant', () => {
     const flat = allowDecision(T, T + DAY)
     for (const bad of [
       { ...flat, response: 'reject' },
       { ...flat, canPerformAction: false },
       { ...flat, isPermanent: false, expiresAtMs: null },
       { ...flat, reason: 'consent_rejected' },
-      { ...legacyAllow, consent: null },
-      { ...legacyAllow, consent: { ...legacyAllow.consent, response: 'reject' } },
       { ...flat, allowed: 'true' },
-      // Both shapes, the flat fields untrusted: the nested consent never stands in for them.
-      { ...toWire(flat), canPerformAction: false },
-      { ...toWire(flat), response: 'reject' },
-      { ...toWire(flat), isPermanent: false, expiresAtMs: null },
       'garbage',
     ]) {
       expect(fromWire(bad), JSON.stringify(bad)).toBeUndefined()
@@ -70,19 +29,13 @@ describe('decisions on the wire', () => {
     expect(isTrustedDecision(flat)).toBe(true)
   })
 
-  it('reads bus messages of either release; an untrusted decision evicts its pair', () => {
-    const wire = JSON.parse(
-      JSON.stringify(toWireMessage({ type: 'decision', key: KEY, decision: denyDecision(T) })),
-    )
+  it('reads bus messages; an untrusted decision evicts its pair', () => {
+    const wire = JSON.parse(JSON.stringify({ type: 'decision', key: KEY, decision: denyDecision(T) }))
     expect(fromWireMessage(wire)).toEqual({
       message: { type: 'decision', key: KEY, decision: denyDecision(T) },
       readable: true,
     })
-    expect(fromWireMessage({ type: 'decision', key: KEY, decision: legacyDeny }).message).toMatchObject({
-      type: 'decision',
-      decision: { allowed: false, reason: 'consent_rejected' },
-    })
-    const forged = { ...legacyAllow, consent: null }
+    const forged = { ...allowDecision(T, T + DAY), response: null }
     expect(fromWireMessage({ type: 'decision', key: KEY, decision: forged })).toEqual({
       message: { type: 'evict', key: KEY },
       readable: false,
