@@ -1,6 +1,6 @@
-import { buildApp } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
+import { buildApp } from '../src/http/app.js'
+import { loadConfig } from '../src/config/load.js'
+import { createLogger } from '../src/observability/logger.js'
 import { createKaleyraSimulator } from '../src/kaleyra/simulator.js'
 import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../src/kaleyra/simulator-seed.js'
 

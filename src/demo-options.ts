@@ -1,12 +1,12 @@
 import Type from 'typebox'
 import { Compile } from 'typebox/compile'
-import { ConfigError } from './config.js'
+import { ConfigError } from './config/load.js'
 import type { KaleyraSimulator } from './kaleyra/simulator.js'
 
 const PORT_DESCRIPTION = "Port of the demo's Kaleyra simulator (0: any free port)"
 
 /**
- * The demo's own variable, kept out of src/config.ts: only `npm run demo` starts a simulator, and the
+ * The demo's own variable, kept out of src/config/load.ts: only `npm run demo` starts a simulator, and the
  * service should not accept a setting it would ignore.
  */
 const DemoEnvSchema = Type.Object({

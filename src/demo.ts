@@ -1,8 +1,8 @@
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.js'
-import { loadConfig } from './config.js'
+import { buildApp } from './http/app.js'
+import { loadConfig } from './config/load.js'
 import { demoGateEnv, loadDemoOptions } from './demo-options.js'
-import { createLogger } from './logger.js'
+import { createLogger } from './observability/logger.js'
 import { createKaleyraSimulator } from './kaleyra/simulator.js'
 import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from './kaleyra/simulator-seed.js'
 

@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
-import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config.js'
-import { createLogger } from './logger.js'
+import { buildApp } from './http/app.js'
+import { ConfigError, loadConfig, type Config } from './config/load.js'
+import { createLogger } from './observability/logger.js'
 
 /** How long in-flight checks get to finish after SIGTERM before the process gives up and exits 1. */
 const SHUTDOWN_GRACE_MS = 10_000

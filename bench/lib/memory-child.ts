@@ -1,10 +1,10 @@
 // Child process (node --expose-gc): what one cached decision costs, and which of its pieces costs what.
 import { createDecisionCache, pairKey } from '../../src/consent/cache.js'
 import { decide, type Decision } from '../../src/consent/decide.js'
-import { normalizeUpstreamPhone, parsePhone } from '../../src/consent/phone.js'
-import { parseExpiry, readEnvelope, type PermissionRecord } from '../../src/kaleyra/client.js'
-import { recordExpiry } from '../../src/kaleyra/wire.js'
-import { systemClock } from '../../src/clock.js'
+import { normalizeUpstreamPhone, parsePhone } from '../../src/lib/phone.js'
+import { parseExpiry, readEnvelope, type PermissionRecord } from '../../src/upstream/kaleyra/client.js'
+import { recordExpiry } from '../../src/upstream/kaleyra/wire.js'
+import { systemClock } from '../../src/lib/clock.js'
 import { BUSINESSES, canCallPath, consentFor, userNumber } from './fixtures.js'
 import { serve } from './rpc.js'
 

@@ -2,8 +2,8 @@
 import fs from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { buildApp } from '../../src/app.js'
-import { loadConfig } from '../../src/config.js'
+import { buildApp } from '../../src/http/app.js'
+import { loadConfig } from '../../src/config/load.js'
 import { serve } from './rpc.js'
 
 export type ServerKind = 'gate' | 'bare'

@@ -1,4 +1,4 @@
-import type { KaleyraClient, PermissionRecord } from '../kaleyra/client.js'
+import type { KaleyraClient, PermissionRecord } from '../upstream/kaleyra/client.js'
 
 export interface PairBatcherOptions {
   client: Pick<KaleyraClient, 'listPermissions'>

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { Clock } from '../clock.js'
+import type { Clock } from '../lib/clock.js'
 import { allowPastExpiry, type Decision } from './decide.js'
 import { decisionTtlMs, type TtlPolicy } from './ttl.js'
 

@@ -1,7 +1,7 @@
 import type { Consent, DecisionReason } from '../schemas/can-call.js'
 import type { StoredDecision } from '../schemas/decision.js'
-import type { PermissionRecord } from '../kaleyra/client.js'
-import { isoTime } from '../iso-time.js'
+import type { PermissionRecord } from '../upstream/kaleyra/client.js'
+import { isoTime } from '../lib/iso-time.js'
 
 /** What the gate remembers of one answer (see the schema for each field). */
 export type Decision = StoredDecision

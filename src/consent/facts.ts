@@ -1,7 +1,7 @@
-import type { Clock } from '../clock.js'
+import type { Clock } from '../lib/clock.js'
 import type { Decision } from './decide.js'
-import { EVENT_MEMORY_MS } from './event-memory.js'
-import { sparseLru } from './sparse-lru.js'
+import { EVENT_MEMORY_MS } from './events/memory.js'
+import { sparseLru } from '../lib/sparse-lru.js'
 
 /**
  * The newest fact the gate knows about one pair (docs/consent-ordering.md). Kept apart from the decision cache

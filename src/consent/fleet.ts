@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.js'
+import type { Clock } from '../lib/clock.js'
 import type { SharedDecision, SharedTier } from '../shared/redis-tier.js'
 import { allowPastExpiry } from './decide.js'
 

@@ -1,5 +1,5 @@
-import { sparseLru } from './sparse-lru.js'
-import type { Clock } from '../clock.js'
+import { sparseLru } from '../lib/sparse-lru.js'
+import type { Clock } from '../lib/clock.js'
 
 /** Meta revokes a permission after 4 consecutive unanswered calls; the gate stops short of that. */
 const STREAK_TTL_MS = 7 * 86_400_000

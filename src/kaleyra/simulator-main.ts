@@ -1,6 +1,6 @@
 // A stand-in for Kaleyra during local runs and demos. It reads its own few variables instead of
-// src/config.ts, because it is a separate process and must not require the service's settings.
-import { systemClock } from '../clock.js'
+// src/config/load.ts, because it is a separate process and must not require the service's settings.
+import { systemClock } from '../lib/clock.js'
 import { createKaleyraSimulator } from './simulator.js'
 import { demoConsents } from './simulator-seed.js'
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { SimRequest } from './simulator-types.js'
-import { DEFAULT_PAGE_SIZE } from './wire.js'
+import { DEFAULT_PAGE_SIZE } from '../upstream/kaleyra/wire.js'
 
 /** The one route the simulator serves; the capture is the SID, checked against the simulator's own. */
 export const PERMISSIONS_PATH = /^\/v2\/([^/]+)\/whatsapp\/call_permissions$/

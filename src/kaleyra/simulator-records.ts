@@ -1,6 +1,6 @@
 import { AUTH_FAILED, NOT_ALLOWED, badRequest, successReply, type Reply } from './simulator-replies.js'
 import type { KaleyraSimulatorOptions, SimConsent, SimRequest, SimState } from './simulator-types.js'
-import type { KaleyraPermissionRecord } from './wire.js'
+import type { KaleyraPermissionRecord } from '../upstream/kaleyra/wire.js'
 
 const MAX_PAGE_SIZE = 100
 const MAX_UNRELATED = 2

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import { AUTH_FAILED_CODE, SUCCESS_CODE } from './wire.js'
+import { AUTH_FAILED_CODE, SUCCESS_CODE } from '../upstream/kaleyra/wire.js'
 
 export type Reply = { status: number; body: string; headers?: Record<string, string> }
 

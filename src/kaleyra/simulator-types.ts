@@ -46,6 +46,14 @@ export interface SimRequest {
   offset: number
 }
 
+/** Answers held back by hold(), until release(). */
+export interface SimHold {
+  /** The requests held so far, oldest first. */
+  readonly requests: SimRequest[]
+  /** Answers every held request, from the records as they are now, and ends the hold; returns them. */
+  release(): SimRequest[]
+}
+
 export interface KaleyraSimulatorOptions {
   /** Default 'HXSIM00000000001IN'. */
   sid?: string
@@ -75,6 +83,11 @@ export interface KaleyraSimulator {
   /** Apply a fault to the next `times` requests (default: every request until clearFault()). */
   setFault(fault: SimFault, times?: number): void
   clearFault(): void
+  /**
+   * Holds every answer from now on until the hold is released (with several open, the newest takes each
+   * request), so a test can act between Kaleyra being asked and its answer. close() drops held requests.
+   */
+  hold(): SimHold
   resetRequests(): void
 }
 

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createFaultSchedule, injectFault } from './simulator-faults.js'
+import { createHolds } from './simulator-holds.js'
 import { PERMISSIONS_PATH, readRequest } from './simulator-query.js'
 import { answer } from './simulator-records.js'
 import { NOT_FOUND, send } from './simulator-replies.js'
@@ -18,6 +19,7 @@ export type {
   KaleyraSimulatorOptions,
   SimConsent,
   SimFault,
+  SimHold,
   SimRequest,
 } from './simulator-types.js'
 
@@ -26,6 +28,7 @@ interface Running {
   sim: SimState
   requests: SimRequest[]
   faults: ReturnType<typeof createFaultSchedule>
+  holds: ReturnType<typeof createHolds>
   /** Pending latency faults; close() clears them so no answer is written after it. */
   timers: Set<NodeJS.Timeout>
 }
@@ -36,15 +39,19 @@ function onRequest(req: IncomingMessage, res: ServerResponse, run: Running): voi
   if (!match) return send(res, NOT_FOUND)
   const q = readRequest(req, path, search, run.sim.apiKey)
   run.requests.push(q)
-  const reply = () => send(res, answer(req.method, match[1] ?? '', q, run.sim))
-  const fault = run.faults.next(q)
-  if (!fault) return reply()
-  if (fault.kind !== 'latency') return injectFault(fault, q, res, run.sim)
-  const timer = setTimeout(() => {
-    run.timers.delete(timer)
-    reply()
-  }, fault.ms)
-  run.timers.add(timer)
+  // A held request reads the records, and meets its fault if any, only when released.
+  const respond = () => {
+    const reply = () => send(res, answer(req.method, match[1] ?? '', q, run.sim))
+    const fault = run.faults.next(q)
+    if (!fault) return reply()
+    if (fault.kind !== 'latency') return injectFault(fault, q, res, run.sim)
+    const timer = setTimeout(() => {
+      run.timers.delete(timer)
+      reply()
+    }, fault.ms)
+    run.timers.add(timer)
+  }
+  if (!run.holds.take(q, res, respond)) respond()
 }
 
 /** Binds and returns the base URL, with an IPv6 host in brackets so the URL parses. */
@@ -63,6 +70,7 @@ async function listenOn(server: http.Server, port: number, host: string): Promis
 async function shutDown(server: http.Server, run: Running): Promise<void> {
   for (const timer of run.timers) clearTimeout(timer)
   run.timers.clear()
+  run.holds.drop()
   for (const res of run.sim.hung) res.destroy()
   run.sim.hung.clear()
   if (!server.listening) return
@@ -83,7 +91,13 @@ export function createKaleyraSimulator(opts: KaleyraSimulatorOptions = {}): Kale
     store: new Map(),
     hung: new Set(),
   }
-  const run: Running = { sim, requests: [], faults: createFaultSchedule(), timers: new Set() }
+  const run: Running = {
+    sim,
+    requests: [],
+    faults: createFaultSchedule(),
+    holds: createHolds(),
+    timers: new Set(),
+  }
   const server = http.createServer((req, res) => onRequest(req, res, run))
   const upsert = (c: SimConsent) => sim.store.set(pairKey(c.business, c.user), { ...c })
   for (const c of opts.consents ?? []) upsert(c)
@@ -112,6 +126,7 @@ export function createKaleyraSimulator(opts: KaleyraSimulatorOptions = {}): Kale
     },
     setFault: (fault, times) => run.faults.set(fault, times),
     clearFault: () => run.faults.clear(),
+    hold: () => run.holds.open(),
     resetRequests() {
       run.requests.length = 0
     },

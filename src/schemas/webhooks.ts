@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { LATEST_EPOCH_SECONDS } from '../iso-time.js'
+import { LATEST_EPOCH_SECONDS } from '../lib/iso-time.js'
 
 // Bounds on everything read from a delivery: the body limit caps the total, these cap each part, so no value the
 // gate keeps (in its memories, in Redis, in a log line) is larger than the field could honestly be.

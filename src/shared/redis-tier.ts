@@ -1,6 +1,6 @@
 import type { Logger } from 'pino'
-import type { Clock } from '../clock.js'
-import { EVENT_MEMORY_MS } from '../consent/event-memory.js'
+import type { Clock } from '../lib/clock.js'
+import { EVENT_MEMORY_MS } from '../consent/events/memory.js'
 import type { Decision } from '../consent/decide.js'
 import type { BusMessage } from '../schemas/decision.js'
 import { fromWire, fromWireMessage } from './decision-wire.js'

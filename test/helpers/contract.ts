@@ -6,7 +6,7 @@ import { BatchResponse, DecisionBody } from '../../src/schemas/can-call.js'
 import { InvalidRequestBody, UnauthorizedBody, UnavailableBody } from '../../src/schemas/errors.js'
 
 /**
- * /can-call answers are serialized with JSON.stringify (src/routes/can-call.ts), not from their schemas, so every
+ * /can-call answers are serialized with JSON.stringify (src/http/routes/can-call.ts), not from their schemas, so every
  * answer a test receives is held to the documented schema here: the right shape, and no field the schema lacks.
  */
 const CAN_CALL: Record<number, TSchema> = {

@@ -2,7 +2,7 @@
 // /can-call, each cache result, upstream outcomes, webhook and call-outcome events (refused ones too), evictions
 // at the memory bounds, a shed check and, with REDIS_URL, the shared tier. What they export is what a panel or
 // an alert may use.
-import { createMetrics } from '../../src/metrics.js'
+import { createMetrics } from '../../src/observability/metrics.js'
 import { demoConsents, DEMO_USERS } from '../../src/kaleyra/simulator-seed.js'
 import { createKaleyraSimulator } from '../../src/kaleyra/simulator.js'
 import { BUSINESS, T0, startHarness, type Harness } from './gate.js'
@@ -108,7 +108,7 @@ export const REDIS_ONLY = { families: ['consent_gate_redis_up'], values: { resul
 
 export interface Exported {
   exposition: Exposition
-  /** Label names of each family, as declared in src/metrics.ts (a family with no sample yet has some too). */
+  /** Label names of each family, as declared in src/observability/metrics.ts (a family with no sample yet has some too). */
   labelNames: Map<string, string[]>
   withRedis: boolean
 }

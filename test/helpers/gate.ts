@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream'
 import { request } from 'undici'
-import { buildApp, type App, type AppDeps } from '../../src/app.js'
-import { createManualClock } from '../../src/clock.js'
-import { loadConfig } from '../../src/config.js'
-import { createLogger } from '../../src/logger.js'
+import { buildApp, type App, type AppDeps } from '../../src/http/app.js'
+import { createManualClock } from '../../src/lib/clock.js'
+import { loadConfig } from '../../src/config/load.js'
+import { createLogger } from '../../src/observability/logger.js'
 import { expectContract } from './contract.js'
 import {
   createKaleyraSimulator,

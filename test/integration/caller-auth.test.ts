@@ -51,7 +51,7 @@ describe('caller authentication', () => {
   })
 
   it('refuses to start with a token shorter than 16 characters, without echoing it', async () => {
-    const { loadConfig } = await import('../../src/config.js')
+    const { loadConfig } = await import('../../src/config/load.js')
     expect(() => loadConfig({ KALEYRA_SID: 'S', KALEYRA_API_KEY: 'k', GATE_API_TOKENS: 'short' })).toThrow(
       /GATE_API_TOKENS/,
     )

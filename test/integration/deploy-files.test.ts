@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { existsSync } from 'node:fs'
 import { posix } from 'node:path'
 import { parse } from 'yaml'
-import { EnvSchema, loadConfig } from '../../src/config.js'
+import { EnvSchema, loadConfig } from '../../src/config/load.js'
 import {
   composeEnv,
   find,
@@ -148,7 +148,7 @@ describe('Dockerfile', () => {
     expect(dist?.from).toBe(buildStage.name)
     const distDir = posix.resolve(workdir, dist?.dest ?? '')
     expect(distDir).toBe(posix.join(workdir, 'dist'))
-    expect(read('src/routes/docs.ts')).toContain("from '../../package.json'")
+    expect(read('src/http/routes/docs.ts')).toContain("from '../../../package.json'")
     const pkgCopy = copies(runtime).find((c) => c.from === undefined && c.sources.includes('package.json'))
     expect(pkgCopy && posix.resolve(workdir, pkgCopy.dest)).toBe(posix.resolve(distDir, 'routes', '../..'))
   })

@@ -4,7 +4,7 @@
 // Redis with a password, only gates admitted, and no eviction of a safety key.
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { ConfigError, loadConfig } from '../../src/config.js'
+import { ConfigError, loadConfig } from '../../src/config/load.js'
 import {
   allK8sDocs,
   composeEnv,

@@ -4,7 +4,7 @@
 // `promtool test rules deploy/prometheus/alerts.test.yml` (in .ci/run) checks what the alerts compute.
 import { beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { ERRORS } from '../../src/errors.js'
+import { ERRORS } from '../../src/lib/errors.js'
 import { DecisionReason } from '../../src/schemas/can-call.js'
 import { read } from '../helpers/deploy-files.js'
 import { REDIS_ONLY, exportedByGates, type Exported } from '../helpers/exercise-gate.js'

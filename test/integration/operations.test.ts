@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
-import { generateOpenApiYaml } from '../../src/openapi.js'
+import { generateOpenApiYaml } from '../../src/http/openapi.js'
 import { startHarness, type Harness } from '../helpers/gate.js'
 
 let h: Harness
@@ -15,9 +15,9 @@ describe('health and documents', () => {
 
   it('is not ready before it listens', async () => {
     h = await startHarness()
-    const { buildApp } = await import('../../src/app.js')
-    const { loadConfig } = await import('../../src/config.js')
-    const { createLogger } = await import('../../src/logger.js')
+    const { buildApp } = await import('../../src/http/app.js')
+    const { loadConfig } = await import('../../src/config/load.js')
+    const { createLogger } = await import('../../src/observability/logger.js')
     const idle = await buildApp(loadConfig({ KALEYRA_SID: 'S', KALEYRA_API_KEY: 'k' }), {
       logger: createLogger('silent'),
     })

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { createManualClock } from '../../src/clock.js'
+import { createManualClock } from '../../src/lib/clock.js'
 import { createKaleyraSimulator } from '../../src/kaleyra/simulator.js'
 import { BUSINESS, DAY_MS, T0, grant, startHarness, type Harness } from '../helpers/gate.js'
 import { kaleyraBody, metaBody, post, replyMessage, sign } from '../helpers/webhooks.js'

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import pino from 'pino'
-import { createManualClock } from '../../src/clock.js'
+import { createManualClock } from '../../src/lib/clock.js'
 import { createSharedTier } from '../../src/shared/redis-tier.js'
 import { allowDecision } from '../helpers/decisions.js'
 import { Redis } from 'ioredis'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError } from '../../src/config.js'
+import { ConfigError } from '../../src/config/load.js'
 import { demoGateEnv, loadDemoOptions } from '../../src/demo-options.js'
 
 const sim = { sid: 'HXSIM1', apiKey: 'sim-key', url: 'http://127.0.0.1:4000' }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createManualClock } from '../../src/clock.js'
-import { EVENT_MEMORY_MS } from '../../src/consent/event-memory.js'
+import { createManualClock } from '../../src/lib/clock.js'
+import { EVENT_MEMORY_MS } from '../../src/consent/events/memory.js'
 import { createPairFacts } from '../../src/consent/facts.js'
 import type { Decision } from '../../src/consent/decide.js'
 import { allowDecision, denyDecision } from '../helpers/decisions.js'

@@ -9,7 +9,7 @@ import {
   type SimConsent,
 } from '../../src/kaleyra/simulator.js'
 import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../../src/kaleyra/simulator-seed.js'
-import { checkSuccessEnvelope } from '../../src/kaleyra/wire.js'
+import { checkSuccessEnvelope } from '../../src/upstream/kaleyra/wire.js'
 
 interface Envelope {
   code: string
@@ -520,6 +520,54 @@ describe('faults', () => {
     sim.setFault({ kind: 'status', status: 500 }, 1)
     expect((await get(sim, '/elsewhere')).status).toBe(404)
     expect((await get(sim, permissions(sim))).status).toBe(500)
+  })
+})
+
+describe('hold', () => {
+  const userOf = (text: string) => users(JSON.parse(text) as Envelope)
+
+  it('answers a held request only on release, from the records as they are then', async () => {
+    const sim = await start({ consents: [consent('+919000000001')] })
+    const hold = sim.hold()
+    let answered = false
+    const pending = get(sim, permissions(sim, '?user_phone_number=%2B919000000001')).then((r) => {
+      answered = true
+      return r
+    })
+    await expect.poll(() => hold.requests.length).toBe(1)
+    await new Promise((r) => setTimeout(r, 20))
+    expect(answered).toBe(false)
+    sim.remove(B, '+919000000001')
+    expect(hold.release().map((q) => q.user)).toEqual([['+919000000001']])
+    expect(userOf((await pending).text)).toEqual([])
+    // Released holds hold nothing more: the next request is answered at once.
+    expect((await get(sim, permissions(sim))).status).toBe(200)
+    expect(hold.release()).toEqual([])
+  })
+
+  it('gives each request to the newest open hold', async () => {
+    const sim = await start({ consents: [consent('+919000000001')] })
+    const first = sim.hold()
+    const a = get(sim, permissions(sim, '?offset=0'))
+    await expect.poll(() => first.requests.length).toBe(1)
+    const second = sim.hold()
+    const b = get(sim, permissions(sim, '?offset=1'))
+    await expect.poll(() => second.requests.length).toBe(1)
+    second.release()
+    expect((await b).status).toBe(200)
+    const c = get(sim, permissions(sim, '?offset=2'))
+    await expect.poll(() => first.requests.length).toBe(2)
+    expect(first.release().map((q) => q.offset)).toEqual([0, 2])
+    expect([(await a).status, (await c).status]).toEqual([200, 200])
+  })
+
+  it('drops held requests on close', async () => {
+    const sim = await start()
+    const hold = sim.hold()
+    const pending = request(`${sim.url}${permissions(sim)}`).catch((e: unknown) => e)
+    await expect.poll(() => hold.requests.length).toBe(1)
+    await sim.close()
+    expect(await pending).toBeInstanceOf(Error)
   })
 })
 

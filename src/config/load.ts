@@ -1,0 +1,141 @@
+import { Compile } from 'typebox/compile'
+import { REGION_HOSTS, type KaleyraRegion } from '../upstream/kaleyra/wire.js'
+import { EnvSchema, type Env, type LOG_LEVELS } from './schema.js'
+
+export { EnvSchema, type Env } from './schema.js'
+
+export interface Config {
+  kaleyra: { sid: string; apiKey: string; baseUrl: string; region: KaleyraRegion; pageSize: number }
+  host: string
+  port: number
+  logLevel: (typeof LOG_LEVELS)[number]
+  cache: { maxEntries: number; maxTtlMs: number; negativeTtlMs: number; staleIfErrorMs: number }
+  upstream: {
+    timeoutMs: number
+    deadlineMs: number
+    retries: number
+    maxInflight: number
+    maxRps: number
+    maxQueue: number
+    breaker: { failureThreshold: number; openMs: number }
+  }
+  batch: { windowMs: number; maxUsers: number }
+  logUserNumbers: 'masked' | 'full'
+  /** Bearer tokens callers must present; empty means no caller auth. */
+  apiTokens: string[]
+  shed: {
+    maxEventLoopDelayMs: number
+    maxEventLoopUtilization: number
+    maxHeapUsedBytes: number
+    retryAfterSeconds: number
+  }
+  unansweredStreakLimit: number
+  /** An accept older than this grants only when the gate holds every newer fact (docs/consent-ordering.md). */
+  eventTrustWindowMs: number
+  /** Each surface is registered only when its secret is set. */
+  webhooks: { bearerToken?: string; basicAuth?: string; metaAppSecret?: string; metaVerifyToken?: string }
+  adminToken?: string
+  redis?: { url: string; prefix: string; timeoutMs: number }
+}
+
+/** Thrown when the environment is invalid; the message names the variable and never echoes a secret. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    why: string,
+  ) {
+    super(`${variable} ${why}`)
+    this.name = 'ConfigError'
+  }
+}
+
+const checkEnv = Compile(EnvSchema)
+const NUMERIC = new Set(
+  Object.entries(EnvSchema.properties)
+    .filter(([, s]) => ['integer', 'number'].includes((s as { type?: string }).type ?? ''))
+    .map(([k]) => k),
+)
+
+/** Reads only the variables the schema names, converts integers strictly and applies defaults. */
+function readEnv(env: Record<string, string | undefined>): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const raw = env[key]
+    if (raw === undefined || raw === '') continue
+    out[key] = NUMERIC.has(key) && /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : raw.trim()
+  }
+  return checkEnv.Default(out) as Record<string, unknown>
+}
+
+function describe(error: { instancePath: string; params: object; message: string }): ConfigError {
+  const missing = (error.params as { requiredProperties?: string[] }).requiredProperties?.[0]
+  if (missing) return new ConfigError(missing, 'is required')
+  const variable = error.instancePath.replace(/^\//, '')
+  const schema = (
+    EnvSchema.properties as Record<string, { description?: string; anyOf?: { const: string }[] }>
+  )[variable]
+  const why = schema?.anyOf ? `must be one of ${schema.anyOf.map((s) => s.const).join(', ')}` : error.message
+  return new ConfigError(variable, `is invalid: ${why} (${schema?.description ?? ''})`)
+}
+
+/** Validates the environment once, at start. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const value = readEnv(env)
+  const first = checkEnv.Errors(value)[0]
+  if (first) throw describe(first)
+  return toConfig(value as Env)
+}
+
+/** Maps the validated environment to the service's shape: units in names, seconds to milliseconds. */
+function toConfig(e: Env): Config {
+  return {
+    kaleyra: {
+      sid: e.KALEYRA_SID,
+      apiKey: e.KALEYRA_API_KEY,
+      region: e.KALEYRA_REGION,
+      pageSize: e.KALEYRA_PAGE_SIZE,
+      baseUrl: (e.KALEYRA_BASE_URL ?? REGION_HOSTS[e.KALEYRA_REGION as KaleyraRegion]).replace(/\/+$/, ''),
+    },
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    cache: {
+      maxEntries: e.CACHE_MAX_ENTRIES,
+      maxTtlMs: e.CACHE_MAX_TTL_SECONDS * 1000,
+      negativeTtlMs: e.CACHE_NEGATIVE_TTL_SECONDS * 1000,
+      staleIfErrorMs: e.CACHE_STALE_IF_ERROR_SECONDS * 1000,
+    },
+    upstream: {
+      timeoutMs: e.UPSTREAM_TIMEOUT_MS,
+      deadlineMs: e.CHECK_DEADLINE_MS ?? 2 * e.UPSTREAM_TIMEOUT_MS,
+      retries: e.UPSTREAM_RETRIES,
+      maxInflight: e.UPSTREAM_MAX_INFLIGHT,
+      maxRps: e.UPSTREAM_MAX_RPS,
+      maxQueue: e.UPSTREAM_MAX_QUEUE,
+      breaker: { failureThreshold: e.BREAKER_FAILURE_THRESHOLD, openMs: e.BREAKER_OPEN_MS },
+    },
+    batch: { windowMs: e.BATCH_WINDOW_MS, maxUsers: e.BATCH_MAX_USERS },
+    logUserNumbers: e.LOG_USER_NUMBERS,
+    apiTokens: [
+      ...new Set([...(e.GATE_API_TOKENS?.split(',') ?? []), ...(e.GATE_API_TOKEN ? [e.GATE_API_TOKEN] : [])]),
+    ],
+    shed: {
+      maxEventLoopDelayMs: e.SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: e.SHED_MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: e.SHED_MAX_HEAP_USED_BYTES,
+      retryAfterSeconds: e.SHED_RETRY_AFTER_SECONDS,
+    },
+    unansweredStreakLimit: e.UNANSWERED_STREAK_LIMIT,
+    eventTrustWindowMs: e.EVENT_TRUST_WINDOW_SECONDS * 1000,
+    webhooks: {
+      bearerToken: e.WEBHOOK_BEARER_TOKEN,
+      basicAuth: e.WEBHOOK_BASIC_AUTH,
+      metaAppSecret: e.META_APP_SECRET,
+      metaVerifyToken: e.META_VERIFY_TOKEN,
+    },
+    adminToken: e.ADMIN_API_TOKEN,
+    redis: e.REDIS_URL
+      ? { url: e.REDIS_URL, prefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS }
+      : undefined,
+  }
+}

@@ -1,0 +1,151 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../lib/clock.js'
+import type { Config } from '../config/load.js'
+import { createDecisionCache, type DecisionCache } from '../consent/cache.js'
+import { createPairBatcher } from '../consent/batcher.js'
+import { createConsentLookup, type ConsentLookup } from '../consent/lookup.js'
+import { createCircuitBreaker, type CircuitBreaker } from '../upstream/breaker.js'
+import { createUpstreamBudget } from '../upstream/budget.js'
+import { createKaleyraClient } from '../upstream/kaleyra/client.js'
+import { createUpstreamGuard } from '../upstream/guard.js'
+import { isPerBusinessFailure } from '../upstream/errors.js'
+import type { GateMetrics } from '../observability/metrics.js'
+import { createConsentEvents, type ConsentEvents } from '../consent/events/events.js'
+import { createPairFacts } from '../consent/facts.js'
+import { createUnansweredStreaks, type UnansweredStreaks } from '../consent/streaks.js'
+import type { SharedTier } from '../shared/redis-tier.js'
+
+/**
+ * REDIS_URL set: one Redis tier for the fleet, its health in a gauge and its failures in a counter. Imported only
+ * then: ioredis is a tenth of the gate's start-up, paid by every sidecar that runs without Redis otherwise.
+ */
+async function createSharedTier(
+  config: Config,
+  deps: { clock: Clock; logger: Logger; metrics: GateMetrics },
+  onHealth: (up: boolean) => void,
+): Promise<SharedTier | undefined> {
+  if (!config.redis) return undefined
+  const { metrics } = deps
+  const { createSharedTier: connectRedis } = await import('../shared/redis-tier.js')
+  metrics.registry.registerMetric(metrics.redisUp)
+  metrics.redisUp.set(0)
+  return connectRedis({
+    ...config.redis,
+    ...deps,
+    lockMs: config.upstream.deadlineMs,
+    trustWindowMs: config.eventTrustWindowMs,
+    onError: (op) => metrics.redisErrors.inc({ op }),
+    onLostWrite: (op) => metrics.redisLostWrites.inc({ op }),
+    onHealth: (up) => {
+      metrics.redisUp.set(up ? 1 : 0)
+      onHealth(up)
+    },
+  })
+}
+
+/** The domain, wired: route -> lookup -> cache -> (miss) batcher -> guard -> Kaleyra client -> decision. */
+export interface Gate {
+  cache: DecisionCache
+  lookup: ConsentLookup
+  events: ConsentEvents
+  streaks: UnansweredStreaks
+  breaker: CircuitBreaker
+  /** The Redis tier when REDIS_URL is set. */
+  shared?: SharedTier
+  close(): Promise<void>
+}
+
+export async function createGate(
+  config: Config,
+  deps: { clock: Clock; logger: Logger; metrics: GateMetrics },
+): Promise<Gate> {
+  const { clock, logger, metrics } = deps
+  const { upstream } = config
+  const cache = createDecisionCache({
+    ...config.cache,
+    clock,
+    onCapacityEviction: () => metrics.evictions.inc({ cause: 'capacity' }),
+  })
+  const sharedLossCapMs = 1000
+  // Shared mode starts degraded, until this gate hears its own heartbeat through the channel.
+  if (config.redis) cache.limitAllows(sharedLossCapMs)
+  const shared = await createSharedTier(config, deps, (up) => {
+    // Down: an event another gate receives may not reach this one, so allows are trusted a second at most.
+    // Up again: events published meanwhile never arrived; forget the allows they could have revoked (denies
+    // stay: Redis may never have received them).
+    if (up) cache.dropAllows()
+    cache.limitAllows(up ? undefined : sharedLossCapMs)
+  })
+  const facts = createPairFacts({
+    clock,
+    maxEntries: config.cache.maxEntries,
+    trustWindowMs: config.eventTrustWindowMs,
+    negativeTtlMs: config.cache.negativeTtlMs,
+    onForget: () => metrics.forgottenFacts.inc(),
+  })
+  const streaks = createUnansweredStreaks({
+    limit: config.unansweredStreakLimit,
+    maxEntries: config.cache.maxEntries,
+    clock,
+    onForget: (state) => metrics.forgottenStreaks.inc({ state }),
+  })
+  const events = createConsentEvents({
+    cache,
+    facts,
+    streaks,
+    clock,
+    maxEntries: config.cache.maxEntries,
+    onEvict: (cause) => metrics.evictions.inc({ cause }),
+    shared,
+  })
+  shared?.onMessage((message) => events.applyRemote(message))
+  metrics.setCacheSizeSource(() => cache.size)
+  const breaker = createCircuitBreaker({
+    ...upstream.breaker,
+    clock,
+    onStateChange: (state) => {
+      metrics.setCircuitState(state)
+      logger.warn({ module: 'breaker', state }, 'upstream circuit changed state')
+    },
+  })
+  const guard = createUpstreamGuard({
+    retries: upstream.retries,
+    breaker,
+    budget: createUpstreamBudget(upstream),
+  })
+  const client = createKaleyraClient({
+    ...config.kaleyra,
+    timeoutMs: upstream.timeoutMs,
+    deadlineMs: upstream.deadlineMs,
+    connections: upstream.maxInflight,
+    guard,
+    clock,
+    logger,
+    observe: (outcome, seconds) => {
+      metrics.upstreamRequests.inc({ outcome })
+      metrics.upstreamDuration.observe(seconds)
+    },
+  })
+  const batcher = createPairBatcher({
+    client,
+    ...config.batch,
+    // While the circuit is not closed Kaleyra itself is in doubt: asking again per business would only add load.
+    isolateOn: (err) => isPerBusinessFailure(err) && breaker.state === 'closed',
+  })
+  const lookup = createConsentLookup({
+    cache,
+    find: batcher.find,
+    clock,
+    logger,
+    observe: (result) => metrics.countCacheLookup(result),
+    streakBlocked: (key) => streaks.blocked(key),
+    facts,
+    events,
+    shared,
+    deadlineMs: upstream.deadlineMs,
+  })
+  const close = async () => {
+    await Promise.all([client.close(), shared?.close()])
+  }
+  return { cache, lookup, events, streaks, breaker, shared, close }
+}

@@ -1,0 +1,139 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { randomUUID } from 'node:crypto'
+import { errorBody, toGateError } from '../../lib/errors.js'
+import type { DecisionEvent } from '../../observability/decision-log.js'
+import { requirePhone } from '../../lib/phone.js'
+import { consentOf } from '../../consent/decide.js'
+import { isoTime } from '../../lib/iso-time.js'
+import type { ConsentLookup, LookupResult } from '../../consent/lookup.js'
+import { BatchRequest, BatchResponse, CanCallQuery, DecisionBody } from '../../schemas/can-call.js'
+import { InvalidRequestBody, UnauthorizedBody, UnavailableBody } from '../../schemas/errors.js'
+
+/** Checks of one batch request in flight at once, started together: four full micro-batches of 25 users. */
+const BATCH_CONCURRENCY = 100
+
+const ERROR_RESPONSES = { 400: InvalidRequestBody, 401: UnauthorizedBody, 503: UnavailableBody }
+
+/**
+ * Bodies of these routes are built field by field by decisionBody() and errorBody(), never from a foreign
+ * object, so the schemas document them and the tests check every answer against them, while the hot path
+ * serializes with V8's JSON.stringify: fast-json-stringify runs an ajv validator (date-time formats included)
+ * for each `anyOf` in DecisionBody on every answer (bench/README.md, hit path).
+ */
+const serializerCompiler = () => (data: unknown) => JSON.stringify(data)
+
+/** Each answer of these routes is a decision: logged and counted (app.ts). */
+const CHECK_ROUTE = { decisionLog: true }
+
+/** The one question dialers ask before every call, one pair at a time or a campaign at once. */
+export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }> = async (
+  app,
+  { lookup },
+) => {
+  /**
+   * Decides one pair, filling `event` as it goes so the decision log sees whatever was reached. A cache hit is
+   * answered synchronously (no promise on the hot path); a miss returns the pending answer. Invalid numbers
+   * throw before anything is looked up.
+   */
+  function answer(
+    event: DecisionEvent,
+    rawBusiness: string,
+    rawUser: string,
+    fresh: boolean,
+  ): DecisionBody | Promise<DecisionBody> {
+    const business = (event.business = requirePhone('business', rawBusiness))
+    const user = (event.user = requirePhone('user', rawUser))
+    const hit = fresh ? undefined : lookup.cached(business, user)
+    if (hit) return (event.body = decisionBody(hit, business, user))
+    return lookup.check(business, user, { fresh }).then((result) => {
+      event.upstreamMs = result.upstreamMs
+      return (event.body = decisionBody(result, business, user))
+    })
+  }
+
+  app.get(
+    '/can-call',
+    {
+      schema: {
+        tags: ['consent'],
+        summary: 'May this business number call this user now?',
+        description:
+          'Answers from the cache, or asks Kaleyra on a miss. 200 is a decision (allowed or not, with the reason); ' +
+          '503 means Kaleyra could not answer and the gate fails closed.',
+        querystring: CanCallQuery,
+        response: { 200: DecisionBody, ...ERROR_RESPONSES },
+      },
+      serializerCompiler,
+      config: CHECK_ROUTE,
+    },
+    // Not async: Fastify sends a plain return value at once, and awaits a promise only on a miss.
+    (req) => {
+      const event: DecisionEvent = {}
+      req.decisions = [event]
+      return answer(event, req.query.business, req.query.user, req.query.fresh === true)
+    },
+  )
+
+  app.post(
+    '/can-call/batch',
+    {
+      bodyLimit: 256 * 1024,
+      schema: {
+        tags: ['consent'],
+        summary: 'Check up to 1000 pairs at once (a campaign pre-check)',
+        description:
+          'Each result is exactly the body GET /can-call would give for that pair, in request order: an invalid ' +
+          'pair or one Kaleyra could not answer gets its own error body while the others are decided. Uses the ' +
+          'same cache and micro-batcher, so it warms the cache for the per-call checks.',
+        body: BatchRequest,
+        response: { 200: BatchResponse, ...ERROR_RESPONSES },
+      },
+      serializerCompiler,
+      config: CHECK_ROUTE,
+    },
+    async (req) => {
+      const events = req.body.checks.map((): DecisionEvent => ({}))
+      req.decisions = events
+      // A bounded number at a time: a campaign pre-check must not fill the upstream queue that live checks need.
+      const results = await inWaves(req.body.checks, BATCH_CONCURRENCY, async (check, i) => {
+        try {
+          return await answer(events[i] ?? {}, check.business, check.user, false)
+        } catch (err) {
+          const body = errorBody(toGateError(err))
+          if (events[i]) events[i].body = body
+          return body
+        }
+      })
+      return { results }
+    },
+  )
+}
+
+function decisionBody({ decision, source }: LookupResult, business: string, user: string): DecisionBody {
+  return {
+    allowed: decision.allowed,
+    reason: decision.reason,
+    business,
+    user,
+    consent: consentOf(decision),
+    source,
+    checked_at: isoTime(decision.checkedAtMs),
+    decision_id: randomUUID(),
+  }
+}
+
+/**
+ * Maps in waves of `size`: each wave starts together, so the micro-batcher sees it as one burst (a sliding window
+ * would feed it one check at a time and split every batch), and no more than `size` checks are ever in flight.
+ */
+async function inWaves<T, R>(
+  items: readonly T[],
+  size: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = []
+  for (let start = 0; start < items.length; start += size) {
+    out.push(...(await Promise.all(items.slice(start, start + size).map((item, k) => fn(item, start + k)))))
+  }
+  return out
+}

@@ -1,0 +1,27 @@
+import type { App } from '../app.js'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import pkg from '../../../package.json' with { type: 'json' }
+
+/** OpenAPI document generated from the route schemas; never written by hand. */
+export async function registerDocs(app: App): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'consent-gate',
+        version: pkg.version,
+        description:
+          'Asks Kaleyra, before every outbound WhatsApp Business voice call, whether this business number may ' +
+          'call this user now, and answers yes or no with the reason. Fails closed.',
+      },
+      tags: [
+        { name: 'consent', description: 'Pre-call consent checks' },
+        { name: 'events', description: 'Permission replies and call outcomes pushed to the gate' },
+        { name: 'operations', description: 'Health, readiness, metrics, invalidation and documents' },
+      ],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+}
