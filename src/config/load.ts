@@ -1,6 +1,5 @@
 import { Compile } from 'typebox/compile'
-import { REGION_HOSTS, type KaleyraRegion } from '../upstream/kaleyra/wire.js'
-import { EnvSchema, type Env, type LOG_LEVELS } from './schema.js'
+import { EnvSchema, REGION_HOSTS, type Env, type KaleyraRegion, type LOG_LEVELS } from './schema.js'
 
 export { EnvSchema, type Env } from './schema.js'
 

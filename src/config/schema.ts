@@ -1,5 +1,13 @@
 import Type, { type Static } from 'typebox'
-import { REGION_HOSTS } from '../upstream/kaleyra/wire.js'
+
+/** Kaleyra's documented pods, by `KALEYRA_REGION`: the config resolves the base URL the adapter is given. */
+export const REGION_HOSTS = {
+  in: 'https://api.in.kaleyra.io',
+  sg: 'https://api.ap.kaleyra.io',
+  eu: 'https://api.eu.kaleyra.io',
+  na: 'https://api.na.kaleyra.io',
+} as const
+export type KaleyraRegion = keyof typeof REGION_HOSTS
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 

@@ -1,7 +1,7 @@
-import type { KaleyraClient, PermissionRecord } from '../upstream/kaleyra/client.js'
+import type { ConsentUpstream, PermissionRecord } from '../upstream/port.js'
 
 export interface PairBatcherOptions {
-  client: Pick<KaleyraClient, 'listPermissions'>
+  client: ConsentUpstream
   /** How long the first miss of a batch waits for others (BATCH_WINDOW_MS, default 2). 0: no batching. */
   windowMs: number
   /** Distinct users per upstream request (BATCH_MAX_USERS, default 25: Kaleyra's page size). A full batch goes at once. */

@@ -1,6 +1,6 @@
 import type { Consent, DecisionReason } from '../schemas/can-call.js'
-import type { StoredDecision } from '../schemas/decision.js'
-import type { PermissionRecord } from '../upstream/kaleyra/client.js'
+import { shared, type StoredDecision } from '../schemas/decision.js'
+import type { PermissionRecord } from '../upstream/port.js'
 import { isoTime } from '../lib/iso-time.js'
 
 /** What the gate remembers of one answer (see the schema for each field). */
@@ -59,30 +59,6 @@ export function decide(records: readonly PermissionRecord[], nowMs: number): Dec
     expiresAtMs: chosen?.expiresAtMs ?? null,
   }
 }
-
-/**
- * A decision with its fields in the order decide() makes them (one object shape for the whole cache) and Kaleyra's
- * common values shared: for decisions read from Redis.
- */
-export function flatDecision(d: Decision): Decision {
-  return {
-    origin: d.origin,
-    allowed: d.allowed,
-    reason: d.reason,
-    response: d.response === null ? null : shared(d.response),
-    isPermanent: d.isPermanent,
-    responseSource: shared(d.responseSource),
-    canPerformAction: d.canPerformAction,
-    checkedAtMs: d.checkedAtMs,
-    expiresAtMs: d.expiresAtMs,
-  }
-}
-
-/** Values Kaleyra repeats in every record: one string each for all cached decisions, not one per record. */
-const COMMON_VALUES = new Map(
-  ['accept', 'reject', 'user_action', 'automatic', 'meta_api'].map((v) => [v, v] as const),
-)
-const shared = (value: string): string => COMMON_VALUES.get(value) ?? value
 
 const expiresFirst = (a: PermissionRecord, b: PermissionRecord) =>
   a.expiresAtMs !== null && (b.expiresAtMs === null || a.expiresAtMs < b.expiresAtMs)

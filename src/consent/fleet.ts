@@ -1,5 +1,5 @@
 import type { Clock } from '../lib/clock.js'
-import type { SharedDecision, SharedTier } from '../shared/redis-tier.js'
+import type { SharedDecision, SharedTier } from '../shared/port.js'
 import { allowPastExpiry } from './decide.js'
 
 export type FleetTier = Pick<

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
 import { GateError } from '../lib/errors.js'
-import type { PermissionRecord } from '../upstream/kaleyra/client.js'
+import type { PermissionRecord } from '../upstream/port.js'
 import { toUpstreamError, type UpstreamError, type UpstreamErrorKind } from '../upstream/errors.js'
 import type { DecisionSource } from '../schemas/can-call.js'
 import { pairKey, type DecisionCache } from './cache.js'

@@ -1,6 +1,6 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import Fastify, { type FastifyBaseLogger } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { App } from './app-type.js'
 import type { Logger } from 'pino'
 import type { Config } from '../config/load.js'
 import { systemClock, type Clock } from '../lib/clock.js'
@@ -12,7 +12,8 @@ import {
   mainValidationError,
   notFoundHandler,
 } from './error-handler.js'
-import { GateLogController, createLogger, requestLoggerFactory } from '../observability/logger.js'
+import { createLogger } from '../observability/logger.js'
+import { GateLogController, requestLoggerFactory } from './request-logging.js'
 import { createGate } from './gate.js'
 import { canCallRoutes } from './routes/can-call.js'
 import { healthRoutes, type LifecycleState } from './routes/health.js'
@@ -27,13 +28,7 @@ import { registerCallerAuth } from './plugins/caller-auth.js'
 import { registerShedding } from './plugins/shedding.js'
 import { registerDraining } from './plugins/draining.js'
 
-export type App = FastifyInstance<
-  RawServerDefault,
-  IncomingMessage,
-  ServerResponse,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->
+export type { App }
 
 export interface AppDeps {
   clock?: Clock

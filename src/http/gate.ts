@@ -12,8 +12,9 @@ import { isPerBusinessFailure } from '../upstream/errors.js'
 import type { GateMetrics } from '../observability/metrics.js'
 import { createConsentEvents, type ConsentEvents } from '../consent/events/events.js'
 import { createPairFacts } from '../consent/facts.js'
+import { EVENT_MEMORY_MS } from '../consent/events/memory.js'
 import { createUnansweredStreaks, type UnansweredStreaks } from '../consent/streaks.js'
-import type { SharedTier } from '../shared/redis-tier.js'
+import type { SharedTier } from '../shared/port.js'
 
 /**
  * REDIS_URL set: one Redis tier for the fleet, its health in a gauge and its failures in a counter. Imported only
@@ -34,6 +35,7 @@ async function createSharedTier(
     ...deps,
     lockMs: config.upstream.deadlineMs,
     trustWindowMs: config.eventTrustWindowMs,
+    memoryMs: EVENT_MEMORY_MS,
     onError: (op) => metrics.redisErrors.inc({ op }),
     onLostWrite: (op) => metrics.redisLostWrites.inc({ op }),
     onHealth: (up) => {

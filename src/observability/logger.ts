@@ -1,5 +1,4 @@
 import pino, { type DestinationStream, type Logger } from 'pino'
-import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 
 /**
  * Every header that can carry a secret, wherever it shows up in a log object. Belt and braces: the
@@ -19,11 +18,11 @@ export const REDACT_PATHS = [
  * Fastify's default request serializer logs the full URL, query string (phone numbers) included. This one logs
  * the route template only: a number typed into a path (`/can-call/%2B91...`) never reaches a log line either.
  */
-function serializeRequest(req: FastifyRequest) {
+function serializeRequest(req: { method: string; routeOptions: { url?: string }; ip: string }) {
   return { method: req.method, route: req.routeOptions.url ?? '(no route)', remoteAddress: req.ip }
 }
 
-function serializeReply(reply: FastifyReply) {
+function serializeReply(reply: { statusCode: number }) {
   return { statusCode: reply.statusCode }
 }
 
@@ -35,41 +34,4 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
   }
   // Asynchronous writes keep the decision log off the hot path; pino flushes them on exit.
   return pino(options, stream ?? pino.destination({ dest: 1, sync: false }))
-}
-
-/**
- * Fastify gives each request a child logger bound to its id, a pino child per request. Only `debug` lines use it
- * on the hot path; above `debug` requests share the app's logger and the few lines logged per request (errors,
- * admin actions) name `reqId` themselves.
- */
-export function requestLoggerFactory(
-  logger: FastifyBaseLogger,
-  bindings: pino.Bindings,
-  opts: pino.ChildLoggerOptions,
-): FastifyBaseLogger {
-  const debugOn = (pino.levels.values[logger.level] ?? 0) <= pino.levels.values.debug!
-  return debugOn || opts.level ? logger.child(bindings, opts) : logger
-}
-
-/**
- * Per-request lines drop to `debug`: at `info` the decision log already gives one line per check, and
- * the hot path should not pay for two more.
- */
-export class GateLogController extends LogController {
-  override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ req: request }, 'incoming request')
-  }
-
-  override requestCompleted(
-    error: Error | null | undefined,
-    _request: FastifyRequest,
-    reply: FastifyReply,
-  ): void {
-    if (error)
-      reply.log.error(
-        { reqId: reply.request.id, res: reply, err: error, ms: reply.elapsedTime },
-        'request errored',
-      )
-    else reply.log.debug({ res: reply, ms: reply.elapsedTime }, 'request completed')
-  }
 }

@@ -1,5 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { CircuitState } from '../upstream/breaker.js'
 import { deferredCounter } from './metrics-deferred.js'
 
 const MISNAMED_DEFAULTS = [
@@ -35,7 +34,9 @@ export interface GateMetrics {
   setCircuitState(state: CircuitState): void
 }
 
-const CIRCUIT_STATES: readonly CircuitState[] = ['closed', 'open', 'half_open']
+/** The breaker's states, as the gauge labels them. */
+const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const
+type CircuitState = (typeof CIRCUIT_STATES)[number]
 
 /**
  * One registry per app, so tests can build many apps in one process. Labels never carry a phone number,

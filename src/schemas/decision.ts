@@ -55,3 +55,27 @@ export const BusEnvelope = Type.Union([
   ...BusMessage.anyOf.slice(1),
 ])
 export const checkBusEnvelope = Compile(BusEnvelope)
+
+/**
+ * A decision with its fields in the order decide() makes them (one object shape for the whole cache) and Kaleyra's
+ * common values shared: for decisions read from Redis.
+ */
+export function flatDecision(d: StoredDecision): StoredDecision {
+  return {
+    origin: d.origin,
+    allowed: d.allowed,
+    reason: d.reason,
+    response: d.response === null ? null : shared(d.response),
+    isPermanent: d.isPermanent,
+    responseSource: shared(d.responseSource),
+    canPerformAction: d.canPerformAction,
+    checkedAtMs: d.checkedAtMs,
+    expiresAtMs: d.expiresAtMs,
+  }
+}
+
+/** Values Kaleyra repeats in every record: one string each for all cached decisions, not one per record. */
+const COMMON_VALUES = new Map(
+  ['accept', 'reject', 'user_action', 'automatic', 'meta_api'].map((v) => [v, v] as const),
+)
+export const shared = (value: string): string => COMMON_VALUES.get(value) ?? value

@@ -1,5 +1,10 @@
-import { flatDecision, type Decision } from '../consent/decide.js'
-import { checkBusEnvelope, isTrustedDecision, type BusMessage } from '../schemas/decision.js'
+import {
+  checkBusEnvelope,
+  flatDecision,
+  isTrustedDecision,
+  type BusMessage,
+  type StoredDecision as Decision,
+} from '../schemas/decision.js'
 
 /**
  * Decisions as other gates wrote them to Redis (entries and bus messages) are written as the cache keeps them and

@@ -1,16 +1,11 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
-import { EVENT_MEMORY_MS } from '../consent/events/memory.js'
-import type { Decision } from '../consent/decide.js'
-import type { BusMessage } from '../schemas/decision.js'
+import type { BusMessage, StoredDecision as Decision } from '../schemas/decision.js'
 import { fromWire, fromWireMessage } from './decision-wire.js'
+import type { FactWrite, SharedDecision, SharedTier } from './port.js'
 import { connectRedis } from './redis-connection.js'
 
-/** A decision another gate (or this one, earlier) stored, and how much of its TTL is left. */
-export interface SharedDecision {
-  decision: Decision
-  ttlMs: number
-}
+export type { FactWrite, SharedDecision, SharedTier } from './port.js'
 
 export interface SharedTierOptions {
   url: string
@@ -21,6 +16,8 @@ export interface SharedTierOptions {
   lockMs: number
   /** EVENT_TRUST_WINDOW_SECONDS in ms: how old an accept may be when Redis cannot prove it newest. */
   trustWindowMs: number
+  /** How long facts, held rejects' horizon and the eviction floor are kept: the core's event memory (7 days). */
+  memoryMs: number
   clock: Clock
   logger: Logger
   /** Counts a failed Redis operation (metrics). */
@@ -29,47 +26,6 @@ export interface SharedTierOptions {
   onLostWrite?: (op: string) => void
   /** Down: events other gates receive may not reach this one. Up again: those published meanwhile never did. */
   onHealth?: (up: boolean) => void
-}
-
-/** What Redis made of a fact: stored, older than the pair's newest fact, or an accept it cannot prove newest. */
-export type FactWrite = 'stored' | 'outdated' | 'untrusted'
-
-export interface SharedTier {
-  readonly up: boolean
-  /** The pair's decision, only while no newer fact (an eviction, a newer event) stands beside it. */
-  readDecision(key: string): Promise<SharedDecision | undefined>
-  /**
-   * Writes a decision as a fact, compared by time with the pair's newest fact in one script (docs/consent-ordering.md).
-   * An event's write is retried; undefined when Redis could not say.
-   */
-  writeFact(
-    key: string,
-    decision: Decision,
-    ttlMs: number,
-    kind: 'upstream' | 'event',
-    /** For Kaleyra's answer: when it was asked (a grant is compared by it). */
-    askedAtMs?: number,
-  ): Promise<FactWrite | undefined>
-  /** "Nothing before now grants" for the pair, fleet-wide (retried). */
-  evictFact(key: string): Promise<void>
-  /** True: this gate fetches the pair. False: another gate is fetching it; wait with awaitDecision. */
-  acquireFetch(key: string): Promise<boolean>
-  releaseFetch(key: string): void
-  /** Polls for the answer of the gate fetching the pair; undefined when it gave up (lock gone) or time ran out. */
-  awaitDecision(key: string, waitMs: number): Promise<SharedDecision | undefined>
-  /** True the first time an id is seen across the fleet, false after; undefined when Redis cannot say. */
-  markSeen(id: string, ttlMs: number): Promise<boolean | undefined>
-  /** Adds one to a pair's streak; the new count, or undefined when Redis cannot say. */
-  incrStreak(key: string, ttlMs: number): Promise<number | undefined>
-  /** Sets a pair's streak (0 ends it), for an end or to restore a count Redis lost. */
-  setStreak(key: string, count: number, ttlMs: number): void
-  /** The fleet's current streak for a pair (0 when none), or undefined when Redis cannot say. */
-  readStreak(key: string): Promise<number | undefined>
-  /** A business's or every pair's decisions, evicted: a floor every pair's facts are compared with. */
-  deleteDecisions(match: { business?: string }): Promise<void>
-  publish(message: BusMessage): void
-  onMessage(handler: (message: BusMessage) => void): void
-  close(): Promise<void>
 }
 
 const POLL_MS = 10
@@ -228,8 +184,8 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
       kind,
       now,
       opts.trustWindowMs,
-      EVENT_MEMORY_MS,
-      EVENT_MEMORY_MS,
+      opts.memoryMs,
+      opts.memoryMs,
       askedAtMs ?? decision?.checkedAtMs ?? now,
     ]
   }
@@ -301,7 +257,7 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     },
     async deleteDecisions({ business }) {
       // One floor for every pair (a business eviction is conservative for the others): no older fact grants.
-      await persist('evict', () => client.eval(RAISE_FLOOR, 1, key.floor, opts.clock.now(), EVENT_MEMORY_MS))
+      await persist('evict', () => client.eval(RAISE_FLOOR, 1, key.floor, opts.clock.now(), opts.memoryMs))
       const match = `${key.decision(business === undefined ? '' : `${business}|`)}*`
       await attempt('evict', async () => {
         // Admin path: SCAN in pages, never KEYS, so a large keyspace does not stall Redis.

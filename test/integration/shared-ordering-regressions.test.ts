@@ -166,6 +166,7 @@ describe.skipIf(!REDIS_URL)('ordering found by review: a Kaleyra grant asked bef
       timeoutMs: 500,
       lockMs: 1000,
       trustWindowMs: 300_000,
+      memoryMs: 7 * 86_400_000,
       clock: createManualClock(T0 + 300),
       logger: pino({ level: 'silent' }),
     })

@@ -1,7 +1,7 @@
 import { pairKey, type DecisionCache } from '../cache.js'
 import type { Shared } from './memory.js'
 import type { EventOrder } from './order.js'
-import type { ConsentEvents } from './events.js'
+import type { ConsentEvents } from './types.js'
 
 export interface Evictions {
   /** Forgets one pair on this gate; true when it was cached. */

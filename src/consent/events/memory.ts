@@ -1,7 +1,7 @@
 import type { LRUCache } from 'lru-cache'
 import { sparseLru } from '../../lib/sparse-lru.js'
 import type { Clock } from '../../lib/clock.js'
-import type { SharedTier } from '../../shared/redis-tier.js'
+import type { SharedTier } from '../../shared/port.js'
 
 /** Meta retries deliveries for up to 7 days: remember ids and event times that long. */
 export const EVENT_MEMORY_MS = 7 * 86_400_000

@@ -5,7 +5,7 @@ import type { Evictions } from './evictions.js'
 import type { Shared } from './memory.js'
 import type { EventOrder } from './order.js'
 import type { StreakEvents } from './streak-events.js'
-import type { ConsentEvents, EvictionCause } from './events.js'
+import type { ConsentEvents, EvictionCause } from './types.js'
 import type { UnansweredStreaks } from '../streaks.js'
 
 /** No approved call permission: forget the pair so the next check asks Kaleyra. */

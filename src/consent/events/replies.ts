@@ -3,7 +3,7 @@ import { pairKey } from '../cache.js'
 import { decide, type Decision } from '../decide.js'
 import type { EventOrder } from './order.js'
 import type { StreakEvents } from './streak-events.js'
-import type { ConsentEvents } from './events.js'
+import type { ConsentEvents } from './types.js'
 import type { UnansweredStreaks } from '../streaks.js'
 
 /** A permission reply becomes an event decision for the pair, unless it is a redelivery or outdated. */

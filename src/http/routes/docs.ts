@@ -1,4 +1,4 @@
-import type { App } from '../app.js'
+import type { App } from '../app-type.js'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import pkg from '../../../package.json' with { type: 'json' }

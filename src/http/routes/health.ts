@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { HealthBody, ReadyBody } from '../../schemas/health.js'
 import { PUBLIC_ROUTE } from './public.js'
 import type { CircuitBreaker } from '../../upstream/breaker.js'
-import type { SharedTier } from '../../shared/redis-tier.js'
+import type { SharedTier } from '../../shared/port.js'
 
 /** Redis trouble degrades the gate (each sidecar on its own), it does not make it unready. */
 const sharedMode = (shared?: Pick<SharedTier, 'up'>) =>

@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock.js'
 import { LATEST_EPOCH_SECONDS } from '../../lib/iso-time.js'
 import type { UpstreamOutcome } from '../../observability/metrics.js'
 import { UpstreamError, parseRetryAfter, toUpstreamError } from '../errors.js'
+import type { ConsentUpstream, PermissionRecord } from '../port.js'
 import { createDeadline, type UpstreamGuard } from '../guard.js'
 import {
   AUTH_FAILED_CODE,
@@ -16,17 +17,6 @@ import {
   type KaleyraPermissionRecord,
   type KaleyraSuccessEnvelope,
 } from './wire.js'
-
-/** One permission as the gate reads it: numbers normalized, expiry parsed. */
-export interface PermissionRecord {
-  business: string
-  user: string
-  response: string
-  isPermanent: boolean
-  responseSource: string
-  canPerformAction: boolean
-  expiresAtMs: number | null
-}
 
 export interface KaleyraClientOptions {
   /** Origin plus optional path prefix, e.g. `https://api.in.kaleyra.io`. */
@@ -51,9 +41,8 @@ export interface KaleyraClientOptions {
   observe?: (outcome: UpstreamOutcome, seconds: number) => void
 }
 
-export interface KaleyraClient {
-  /** All records for the given numbers, every page read. Throws UpstreamError. */
-  listPermissions(businesses: readonly string[], users: readonly string[]): Promise<PermissionRecord[]>
+/** The Kaleyra adapter of the upstream port. */
+export interface KaleyraClient extends ConsentUpstream {
   close(): Promise<void>
 }
 

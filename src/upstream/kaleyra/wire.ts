@@ -44,15 +44,6 @@ export const SUCCESS_CODE = 'WA200'
 /** Kaleyra's default and documented page size. */
 export const DEFAULT_PAGE_SIZE = 25
 
-/** The documented pods, by `KALEYRA_REGION`. */
-export const REGION_HOSTS = {
-  in: 'https://api.in.kaleyra.io',
-  sg: 'https://api.ap.kaleyra.io',
-  eu: 'https://api.eu.kaleyra.io',
-  na: 'https://api.na.kaleyra.io',
-} as const
-export type KaleyraRegion = keyof typeof REGION_HOSTS
-
 /** The expiry of a record, whichever spelling Kaleyra used. */
 export function recordExpiry(record: KaleyraPermissionRecord): string | null {
   return record.expiration_timestamp ?? record.expiration_time_stamp ?? null
