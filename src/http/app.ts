@@ -5,28 +5,24 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/load.js'
 import { systemClock, type Clock } from '../lib/clock.js'
 import { invalidRequest } from '../lib/errors.js'
-import {
-  clientErrorHandler,
-  describeValidation,
-  errorHandler,
-  mainValidationError,
-  notFoundHandler,
-} from './error-handler.js'
+import { clientErrorHandler, describeValidation, errorHandler, mainValidationError } from './error-handler.js'
 import { createLogger } from '../observability/logger.js'
+import { createMetrics } from '../observability/metrics.js'
 import { GateLogController, requestLoggerFactory } from './request-logging.js'
 import { createGate } from './gate.js'
-import { canCallRoutes } from './routes/can-call.js'
-import { healthRoutes, type LifecycleState } from './routes/health.js'
-import { registerDocs } from './routes/docs.js'
+import { lifecycle } from './plugins/lifecycle.js'
+import { decisions } from './plugins/decisions.js'
+import { errorEnvelope } from './plugins/error-envelope.js'
+import { draining } from './plugins/draining.js'
+import { shedding } from './plugins/shedding.js'
+import { callerAuth } from './plugins/caller-auth.js'
+import { docs } from './routes/docs.js'
+import { healthRoutes } from './routes/health.js'
 import { metricsRoutes } from './routes/metrics.js'
-import { adminRoutes } from './routes/admin.js'
+import { canCallRoutes } from './routes/can-call.js'
 import { callOutcomeRoutes } from './routes/call-outcomes.js'
 import { webhookRoutes } from './routes/webhooks.js'
-import { createMetrics } from '../observability/metrics.js'
-import { createDecisionRecorder } from '../observability/decision-log.js'
-import { registerCallerAuth } from './plugins/caller-auth.js'
-import { registerShedding } from './plugins/shedding.js'
-import { registerDraining } from './plugins/draining.js'
+import { adminRoutes } from './routes/admin.js'
 
 export type { App }
 
@@ -64,41 +60,19 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics })
   const gate = await createGate(config, { clock, logger, metrics })
-  const recorder = createDecisionRecorder({ logger, metrics, userNumbers: config.logUserNumbers })
-  const lifecycle: { state: LifecycleState } = { state: 'starting' }
 
-  app.addHook('onListen', async () => {
-    lifecycle.state = 'ready'
-  })
-  app.addHook('preClose', async () => {
-    lifecycle.state = 'shutting_down'
-  })
-  // Hot-path hooks take callbacks: an async hook costs a promise per request.
-  app.addHook('onSend', (_req, reply, payload, done) => {
-    // A keep-alive connection whose check finishes while draining would otherwise hold close() open.
-    if (lifecycle.state === 'shutting_down') void reply.header('connection', 'close')
-    done(null, payload)
-  })
-  // After the answer is sent: decision log lines (req.decisions, filled by /can-call) and counters never delay
-  // a dialer. One hook for both: each hook costs every request a step of Fastify's hook runner.
-  app.addHook('onResponse', (req, reply, done) => {
-    metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
-    // Only the check routes: the error handler fills req.decisions on any route, and a refused webhook or
-    // call outcome is not a decision.
-    if (req.decisions && req.routeOptions.config.decisionLog)
-      for (const event of req.decisions) recorder.record(event)
-    done()
-  })
-  app.addHook('onClose', async () => gate.close())
-  app.decorateRequest('decisions', null)
-  app.setErrorHandler(errorHandler)
-  app.setNotFoundHandler(notFoundHandler)
-
-  registerDraining(app, () => lifecycle.state === 'shutting_down')
-  await registerShedding(app, config.shed, deps.shedSampleIntervalMs)
-  registerCallerAuth(app, config.apiTokens)
-  await registerDocs(app)
-  await app.register(healthRoutes, { lifecycle, breaker: gate.breaker, shared: gate.shared })
+  await app.register(lifecycle, { close: () => gate.close() })
+  // Request decorations come before anything that creates a child scope: each scope copies them when created.
+  await app.register(decisions, { logger, metrics, userNumbers: config.logUserNumbers })
+  await app.register(errorEnvelope)
+  // Root hooks reach only the route plugins registered after them, and run in this order: a draining gate says so
+  // whatever its load, and an overloaded one answers before it hashes a token.
+  await app.register(draining)
+  await app.register(shedding, { shed: config.shed, sampleIntervalMs: deps.shedSampleIntervalMs })
+  await app.register(callerAuth, { tokens: config.apiTokens })
+  // Before the routes: swagger documents only the routes registered after it.
+  await app.register(docs)
+  await app.register(healthRoutes, { lifecycle: app.lifecycle, breaker: gate.breaker, shared: gate.shared })
   await app.register(metricsRoutes, { registry: metrics.registry })
   await app.register(canCallRoutes, { lookup: gate.lookup })
   await app.register(callOutcomeRoutes, { events: gate.events, streaks: gate.streaks, metrics })

@@ -1,6 +1,11 @@
 import type { DecisionEvent } from '../observability/decision-log.js'
+import type { Lifecycle } from './plugins/lifecycle.js'
 
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Starting, ready once listening, shutting down once closing (plugins/lifecycle.ts). */
+    lifecycle: Lifecycle
+  }
   interface FastifyRequest {
     /** What the /can-call answers of this request leave for the decision log; null on other routes. */
     decisions: DecisionEvent[] | null

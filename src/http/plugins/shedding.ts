@@ -1,17 +1,16 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import type { Config } from '../../config/load.js'
 import { GateError } from '../../lib/errors.js'
 
-/**
- * Under event-loop pressure a check is answered 503 `overloaded` at once instead of queueing until every
- * dialer times out. Public routes (probes, metrics) opt out through their route config.
- */
-export async function registerShedding(
-  app: FastifyInstance,
-  shed: Config['shed'],
-  sampleIntervalMs = 1000,
-): Promise<void> {
+interface Options {
+  shed: Config['shed']
+  /** How often the event loop is sampled (ms). Default 1000; tests sample faster. */
+  sampleIntervalMs?: number
+}
+
+const plugin: FastifyPluginAsync<Options> = async (app, { shed, sampleIntervalMs = 1000 }) => {
   const { maxEventLoopDelayMs, maxEventLoopUtilization, maxHeapUsedBytes, retryAfterSeconds } = shed
   if (maxEventLoopDelayMs === 0 && maxEventLoopUtilization === 0 && maxHeapUsedBytes === 0) return
   await app.register(underPressure, {
@@ -31,3 +30,14 @@ export async function registerShedding(
     },
   })
 }
+
+/**
+ * Under event-loop pressure a check is answered 503 `overloaded` at once instead of queueing until every
+ * dialer times out. Public routes (probes, metrics) opt out through their route config. After draining: a
+ * gate that shuts down says so, however loaded it is.
+ */
+export const shedding = fp(plugin, {
+  name: 'consent-gate-shedding',
+  fastify: '5.x',
+  dependencies: ['consent-gate-draining'],
+})

@@ -1,10 +1,10 @@
-import type { App } from '../app-type.js'
+import type { FastifyPluginAsync } from 'fastify'
+import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import pkg from '../../../package.json' with { type: 'json' }
 
-/** OpenAPI document generated from the route schemas; never written by hand. */
-export async function registerDocs(app: App): Promise<void> {
+const plugin: FastifyPluginAsync = async (app) => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -25,3 +25,14 @@ export async function registerDocs(app: App): Promise<void> {
   await app.register(swaggerUi, { routePrefix: '/docs' })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 }
+
+/**
+ * OpenAPI document generated from the route schemas; never written by hand. Not encapsulated, unlike the route
+ * plugins: swagger must see the routes registered beside it, and openapi.ts reads `app.swagger()` on the root.
+ * After caller auth, so the documents' routes inherit its hook.
+ */
+export const docs = fp(plugin, {
+  name: 'consent-gate-docs',
+  fastify: '5.x',
+  dependencies: ['consent-gate-caller-auth'],
+})

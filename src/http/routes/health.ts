@@ -3,16 +3,15 @@ import { HealthBody, ReadyBody } from '../../schemas/health.js'
 import { PUBLIC_ROUTE } from './public.js'
 import type { CircuitBreaker } from '../../upstream/breaker.js'
 import type { SharedTier } from '../../shared/port.js'
+import type { Lifecycle } from '../plugins/lifecycle.js'
 
 /** Redis trouble degrades the gate (each sidecar on its own), it does not make it unready. */
 const sharedMode = (shared?: Pick<SharedTier, 'up'>) =>
   shared ? (shared.up ? 'connected' : 'degraded') : 'off'
 
-export type LifecycleState = 'starting' | 'ready' | 'shutting_down'
-
 /** Liveness (no I/O) and readiness (listening with a valid config, not shutting down). */
 export const healthRoutes: FastifyPluginAsyncTypebox<{
-  lifecycle: { state: LifecycleState }
+  lifecycle: Lifecycle
   breaker: Pick<CircuitBreaker, 'state'>
   shared?: Pick<SharedTier, 'up'>
 }> = async (app, opts) => {

@@ -1,12 +1,9 @@
-import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ConsentEvents, PermissionReply, ReplyResult } from '../../consent/events/events.js'
 import { GateError } from '../../lib/errors.js'
 import type { GateMetrics } from '../../observability/metrics.js'
 import { InvalidRequestBody, UnauthorizedBody } from '../../schemas/errors.js'
 import { WebhookAnswer } from '../../schemas/webhooks.js'
 
-/** The Fastify instance a webhook plugin is given, TypeBox type provider included. */
-export type WebhookApp = Parameters<FastifyPluginAsyncTypebox>[0]
 export type WebhookKind = 'kaleyra_webhook' | 'meta_webhook'
 /** The replies of one delivery, and how many of its messages were not permission replies. */
 export type FoundReplies = { replies: PermissionReply[]; ignored: number }

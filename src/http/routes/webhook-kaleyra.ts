@@ -1,19 +1,19 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { createBasicCheck, createBearerCheck } from '../auth.js'
 import type { Config } from '../../config/load.js'
 import { permissionReplies } from './permission-replies.js'
 import { KaleyraCallback } from '../../schemas/webhooks.js'
 import { OWN_AUTH_ROUTE } from './public.js'
-import { WEBHOOK_RESPONSES, type Deliveries, type WebhookApp } from './webhook-deliveries.js'
+import { WEBHOOK_RESPONSES, type Deliveries } from './webhook-deliveries.js'
 
-type Credentials = Pick<Config['webhooks'], 'bearerToken' | 'basicAuth'>
+type Options = Pick<Config['webhooks'], 'bearerToken' | 'basicAuth'> & { deliveries: Deliveries }
 
 /** POST /webhooks/kaleyra: either credential is accepted, as Kaleyra callback profiles send one or the other. */
-export function kaleyraWebhook(
-  app: WebhookApp,
-  { bearerToken, basicAuth }: Credentials,
-  deliveries: Deliveries,
-) {
+export const kaleyraWebhookRoutes: FastifyPluginAsyncTypebox<Options> = async (
+  app,
+  { bearerToken, basicAuth, deliveries },
+) => {
   const bearer = bearerToken ? createBearerCheck([bearerToken]) : () => false
   const basic = basicAuth ? createBasicCheck(basicAuth) : () => false
   app.post(

@@ -1,3 +1,4 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { Compile, type Validator } from 'typebox/compile'
 import { sameSecret, verifyMetaSignature } from '../auth.js'
@@ -6,54 +7,53 @@ import { describeValidation, mainValidationError } from '../error-handler.js'
 import { invalidRequest, type GateError } from '../../lib/errors.js'
 import { MessagesValue, MetaWebhook } from '../../schemas/webhooks.js'
 import { OWN_AUTH_ROUTE } from './public.js'
-import {
-  WEBHOOK_RESPONSES,
-  type Deliveries,
-  type FoundReplies,
-  type WebhookApp,
-} from './webhook-deliveries.js'
+import { WEBHOOK_RESPONSES, type Deliveries, type FoundReplies } from './webhook-deliveries.js'
 
 const checkMetaWebhook = Compile(MetaWebhook)
 const checkMessagesValue = Compile(MessagesValue)
 /** What a request without a body was signed over: Fastify runs no parser then, and leaves req.body undefined. */
 const NO_BODY = Buffer.alloc(0)
 
-/** POST /webhooks/meta: Meta's own deliveries, verified with X-Hub-Signature-256 before anything is read. */
-export async function metaWebhook(app: WebhookApp, appSecret: string, deliveries: Deliveries) {
-  await app.register(async (meta) => {
-    // The signature covers the raw bytes, so this route parses JSON itself, after verifying them. JSON only, as
-    // Meta sends it: the default text/plain parser would hand over a decoded string, not the bytes Meta signed.
-    meta.removeAllContentTypeParsers()
-    meta.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) =>
-      done(null, body),
-    )
-    meta.post(
-      '/webhooks/meta',
-      {
-        config: OWN_AUTH_ROUTE,
-        schema: {
-          tags: ['events'],
-          summary: "Meta's own webhook (messages field), verified with X-Hub-Signature-256",
-          description:
-            'HMAC-SHA256 of the raw application/json body with META_APP_SECRET; unsigned or mis-signed ' +
-            'deliveries get 401, a signed body that is not a delivery 400.',
-          response: WEBHOOK_RESPONSES,
-        },
+/**
+ * POST /webhooks/meta: Meta's own deliveries, verified with X-Hub-Signature-256 before anything is read. The
+ * signature covers the raw bytes, so this plugin's scope parses JSON itself, after verifying them. JSON only, as
+ * Meta sends it: the default text/plain parser would hand over a decoded string, not the bytes Meta signed.
+ */
+export const metaWebhookRoutes: FastifyPluginAsyncTypebox<{
+  appSecret: string
+  deliveries: Deliveries
+}> = async (app, { appSecret, deliveries }) => {
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+  app.post(
+    '/webhooks/meta',
+    {
+      config: OWN_AUTH_ROUTE,
+      schema: {
+        tags: ['events'],
+        summary: "Meta's own webhook (messages field), verified with X-Hub-Signature-256",
+        description:
+          'HMAC-SHA256 of the raw application/json body with META_APP_SECRET; unsigned or mis-signed ' +
+          'deliveries get 401, a signed body that is not a delivery 400.',
+        response: WEBHOOK_RESPONSES,
       },
-      async (req) => {
-        const raw = Buffer.isBuffer(req.body) ? req.body : NO_BODY
-        const signature = req.headers['x-hub-signature-256']
-        if (!verifyMetaSignature(raw, typeof signature === 'string' ? signature : undefined, appSecret)) {
-          throw deliveries.refuse('meta_webhook', 'X-Hub-Signature-256 does not match the body.')
-        }
-        return deliveries.apply('meta_webhook', metaReplies(raw))
-      },
-    )
-  })
+    },
+    async (req) => {
+      const raw = Buffer.isBuffer(req.body) ? req.body : NO_BODY
+      const signature = req.headers['x-hub-signature-256']
+      if (!verifyMetaSignature(raw, typeof signature === 'string' ? signature : undefined, appSecret)) {
+        throw deliveries.refuse('meta_webhook', 'X-Hub-Signature-256 does not match the body.')
+      }
+      return deliveries.apply('meta_webhook', metaReplies(raw))
+    },
+  )
 }
 
 /** GET /webhooks/meta: the subscription handshake Meta makes before it sends any delivery. */
-export function metaHandshake(app: WebhookApp, verifyToken: string) {
+export const metaHandshakeRoutes: FastifyPluginAsyncTypebox<{ verifyToken: string }> = async (
+  app,
+  { verifyToken },
+) => {
   app.get(
     '/webhooks/meta',
     {

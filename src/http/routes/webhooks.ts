@@ -3,8 +3,8 @@ import type { Config } from '../../config/load.js'
 import type { ConsentEvents } from '../../consent/events/events.js'
 import type { GateMetrics } from '../../observability/metrics.js'
 import { createDeliveries } from './webhook-deliveries.js'
-import { kaleyraWebhook } from './webhook-kaleyra.js'
-import { metaHandshake, metaWebhook } from './webhook-meta.js'
+import { kaleyraWebhookRoutes } from './webhook-kaleyra.js'
+import { metaHandshakeRoutes, metaWebhookRoutes } from './webhook-meta.js'
 
 type Options = { webhooks: Config['webhooks']; events: ConsentEvents; metrics: GateMetrics }
 
@@ -25,7 +25,8 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<Options> = async (
   })
 
   const { bearerToken, basicAuth, metaAppSecret, metaVerifyToken } = webhooks
-  if (bearerToken || basicAuth) kaleyraWebhook(app, { bearerToken, basicAuth }, deliveries)
-  if (metaAppSecret) await metaWebhook(app, metaAppSecret, deliveries)
-  if (metaVerifyToken) metaHandshake(app, metaVerifyToken)
+  if (bearerToken || basicAuth)
+    await app.register(kaleyraWebhookRoutes, { bearerToken, basicAuth, deliveries })
+  if (metaAppSecret) await app.register(metaWebhookRoutes, { appSecret: metaAppSecret, deliveries })
+  if (metaVerifyToken) await app.register(metaHandshakeRoutes, { verifyToken: metaVerifyToken })
 }
