@@ -15,7 +15,17 @@ COPY src ./src
 COPY scripts/bundle.ts ./scripts/
 RUN npm run build
 
-# ---- runtime ----
+# ---- simulator: the Kaleyra stand-in for compose and demos (docker build --target simulator), one bundled file ----
+# ---- of its own, so the gate's image below never carries it ----
+FROM node:22-bookworm-slim AS simulator
+WORKDIR /app
+COPY --from=build /app/dist/simulator ./dist/simulator
+ENV SIMULATOR_HOST=0.0.0.0 SIMULATOR_PORT=8081
+EXPOSE 8081
+USER node
+CMD ["node", "dist/simulator/simulator.mjs"]
+
+# ---- runtime (the default target) ----
 FROM node:22-bookworm-slim AS runtime
 LABEL org.opencontainers.image.title="consent-gate" \
       org.opencontainers.image.description="Pre-call consent gate for WhatsApp Business voice calls, backed by Kaleyra" \
@@ -26,9 +36,8 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # Files stay owned by root and read-only to the process. The bundle leaves @fastify/swagger and
-# @fastify/swagger-ui in node_modules (they read their own files); package.json sits at /app for dist/ as tsc
-# wrote it (dist/routes/docs.js imports ../../package.json), which the simulator's service runs.
-COPY --from=build /app/dist ./dist
+# @fastify/swagger-ui in node_modules (they read their own files); everything else, package.json included, is in it.
+COPY --from=build /app/dist/bundle ./dist/bundle
 # The gate defaults to 127.0.0.1 outside a container; here it must accept connections from outside.
 ENV HOST=0.0.0.0 PORT=8080
 EXPOSE 8080

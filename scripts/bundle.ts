@@ -29,5 +29,25 @@ export async function bundle(outdir = 'dist/bundle'): Promise<void> {
   })
 }
 
+/**
+ * The Kaleyra simulator as one file of its own, dist/simulator/simulator.mjs, for the Dockerfile's `simulator`
+ * target: the gate's image never carries it.
+ */
+export async function bundleSimulator(outdir = 'dist/simulator'): Promise<void> {
+  await build({
+    entryPoints: { simulator: fileURLToPath(new URL('../src/simulator/main.ts', import.meta.url)) },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'warning',
+  })
+}
+
 const entry = process.argv[1]
-if (entry && import.meta.url === pathToFileURL(realpathSync(entry)).href) await bundle(process.argv[2])
+if (entry && import.meta.url === pathToFileURL(realpathSync(entry)).href) {
+  await bundle(process.argv[2])
+  await bundleSimulator(process.argv[3])
+}

@@ -21,7 +21,7 @@ const durationMs = count('LOADGEN_DURATION_SECONDS', 600) * 1000
 const maxRequests = count('LOADGEN_MAX_REQUESTS', 0)
 const MAX_INFLIGHT = 64
 
-// The simulator's demo seed (src/kaleyra/simulator-seed.ts; the loadgen test checks every reason comes back).
+// The simulator's demo seed (src/simulator/seed.ts; the loadgen test checks every reason comes back).
 const BUSINESS = '+918000000001'
 const DEMO_USERS = ['+919000000001', '+919000000002', '+919000000003', '+919000000004', '+919000000005']
 /** Reported unanswered three times in each cycle of CYCLE requests (blocked), then answered (unblocked). */

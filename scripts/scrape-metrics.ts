@@ -1,8 +1,8 @@
 import { buildApp } from '../src/http/app.js'
 import { loadConfig } from '../src/config/load.js'
 import { createLogger } from '../src/observability/logger.js'
-import { createKaleyraSimulator } from '../src/kaleyra/simulator.js'
-import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../src/kaleyra/simulator-seed.js'
+import { createKaleyraSimulator } from '../src/simulator/simulator.js'
+import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../src/simulator/seed.js'
 
 /**
  * Prints one /metrics scrape of a gate that has answered every reason, an error and a bad request, so

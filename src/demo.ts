@@ -1,18 +1,18 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './http/app.js'
 import { loadConfig } from './config/load.js'
-import { demoGateEnv, loadDemoOptions } from './demo-options.js'
+import { demoGateEnv, loadSimulatorOptions } from './simulator/options.js'
 import { createLogger } from './observability/logger.js'
-import { createKaleyraSimulator } from './kaleyra/simulator.js'
-import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from './kaleyra/simulator-seed.js'
+import { createKaleyraSimulator } from './simulator/simulator.js'
+import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from './simulator/seed.js'
 
 /**
  * `npm run demo`: the Kaleyra simulator seeded with one consent per reason, and the gate pointed at it.
  * Nothing here reaches Kaleyra; `npm start` never falls back to this.
  */
-const options = loadDemoOptions(process.env)
-const sim = createKaleyraSimulator({ consents: demoConsents(Date.now()) })
-await sim.listen(options.simulatorPort)
+const options = loadSimulatorOptions(process.env, 0)
+const sim = createKaleyraSimulator({ consents: options.seed === 'demo' ? demoConsents(Date.now()) : [] })
+await sim.listen(options.port, options.host)
 
 const config = loadConfig(demoGateEnv(process.env, sim))
 const app = await buildApp(config, { logger: createLogger(config.logLevel) })

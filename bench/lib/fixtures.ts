@@ -1,4 +1,4 @@
-import type { SimConsent } from '../../src/kaleyra/simulator.js'
+import type { SimConsent } from '../../src/simulator/simulator.js'
 
 /** The two businesses every scenario spreads its users over. */
 export const BUSINESSES = ['+918000000001', '+918000000002'] as const

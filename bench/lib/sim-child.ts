@@ -2,7 +2,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Pool } from 'undici'
-import { createKaleyraSimulator, type SimConsent } from '../../src/kaleyra/simulator.js'
+import { createKaleyraSimulator, type SimConsent } from '../../src/simulator/simulator.js'
 import { serve } from './rpc.js'
 import { percentile } from './stats.js'
 

@@ -1,11 +1,116 @@
-// Reading the deployment files as Kubernetes and Compose would: YAML streams, secretKeyRefs, Kubernetes'
-// $(VAR) expansion and Compose's ${VAR} interpolation. No cluster or Docker engine runs where the tests do.
+// Reading the deployment files as Docker, Kubernetes and Compose would: the Dockerfile's stages (dockerfile-ast,
+// the parser of the Docker language server), .dockerignore, YAML streams, secretKeyRefs, Kubernetes' $(VAR)
+// expansion and Compose's ${VAR} interpolation. No cluster or Docker engine runs where the tests do.
 import { expect } from 'vitest'
 import { readdirSync, readFileSync } from 'node:fs'
+import { DockerfileParser, Label, type ImageTemplate, type Instruction } from 'dockerfile-ast'
 import { parseAllDocuments } from 'yaml'
 
 const root = new URL('../../', import.meta.url)
 export const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
+
+// ---- Dockerfile and .dockerignore ----
+
+/** One build stage: the image it starts from, its `AS` name, and its instructions. */
+export interface DockerStage {
+  image: string | null
+  name: string | null
+  ast: ImageTemplate
+}
+
+export function dockerStages(path: string): DockerStage[] {
+  const file = DockerfileParser.parse(read(path))
+  return file.getFROMs().map((from) => {
+    const ast = file.getContainingImage(from.getRange().start)
+    if (!ast) throw new Error(`${path}: no stage at line ${from.getRange().start.line + 1}`)
+    return { image: from.getImage(), name: from.getBuildStage(), ast }
+  })
+}
+
+/** The instructions of a stage with that keyword (upper case), in order. */
+export const instructions = (stage: DockerStage, keyword: string): Instruction[] =>
+  stage.ast.getInstructions().filter((i) => i.getKeyword() === keyword)
+
+/** The arguments of an instruction as written, flags left out and line continuations joined. */
+export const argsOf = (i: Instruction): string => i.getArgumentsContent() ?? ''
+
+/** The words of an exec-form (JSON array) argument list, or null when it is in shell form. */
+export function execForm(args: string): string[] | null {
+  try {
+    const words: unknown = JSON.parse(args)
+    return Array.isArray(words) && words.every((w) => typeof w === 'string') ? words : null
+  } catch {
+    return null
+  }
+}
+
+/** Every RUN of a stage, as one shell line. */
+export const runs = (stage: DockerStage): string => instructions(stage, 'RUN').map(argsOf).join(' && ')
+
+/** The ENV of a stage, later values winning. */
+export const stageEnv = (stage: DockerStage): Record<string, string> =>
+  Object.fromEntries(
+    stage.ast.getENVs().flatMap((e) => e.getProperties().map((p) => [p.getName(), p.getValue() ?? ''])),
+  )
+
+/** The LABELs of a stage, later values winning. */
+export const stageLabels = (stage: DockerStage): Record<string, string> =>
+  Object.fromEntries(
+    stage.ast
+      .getInstructions()
+      .flatMap((i) => (i instanceof Label ? i.getProperties() : []))
+      .map((p) => [p.getName(), p.getValue() ?? '']),
+  )
+
+export interface DockerCopy {
+  /** The stage named by --from, if any. */
+  from: string | undefined
+  sources: string[]
+  dest: string
+  /** 0-based, to order a COPY against the other instructions. */
+  line: number
+}
+
+/** Every COPY of a stage, in shell or exec form. */
+export const copies = (stage: DockerStage): DockerCopy[] =>
+  stage.ast.getCOPYs().map((c) => {
+    const paths = execForm(argsOf(c)) ?? c.getArguments().map((a) => a.getValue())
+    return {
+      from: c.getFromFlag()?.getValue() ?? undefined,
+      sources: paths.slice(0, -1),
+      dest: paths.at(-1) ?? '',
+      line: c.getRange().start.line,
+    }
+  })
+
+/** A Dockerfile or .dockerignore path pattern: `*` is any run of characters within one path segment. */
+export const glob = (pattern: string) =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}/?$`)
+
+/**
+ * Reads `.dockerignore`, a plain list, into a test of whether a path stays out of the build context. Docker's rules:
+ * a pattern also covers what is under a matching directory, `!` re-includes, the last match wins. Only `*` is
+ * understood here, so a pattern with `**`, `?` or `[` fails loudly instead of being misread.
+ */
+export function dockerignore(file = '.dockerignore'): (path: string) => boolean {
+  const lines = read(file)
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+  const rules = lines.map((line) => {
+    const pattern = line
+      .replace(/^!/, '')
+      .replace(/^\.?\//, '')
+      .replace(/\/$/, '')
+    if (/\*\*|[?[]/.test(pattern)) throw new Error(`${file}: ${line} needs a fuller matcher than this one`)
+    return { re: glob(pattern), ignore: !line.startsWith('!') }
+  })
+  return (path) => {
+    const parts = path.split('/')
+    const covers = (re: RegExp) => parts.some((_, i) => re.test(parts.slice(0, i + 1).join('/')))
+    return rules.reduce((out, rule) => (covers(rule.re) ? rule.ignore : out), false)
+  }
+}
 
 // ---- Kubernetes ----
 
@@ -115,7 +220,7 @@ export function secretsOf(docs: Manifest[]): Record<string, Record<string, strin
 // ---- Docker Compose ----
 
 export interface ComposeService {
-  build?: string | { context?: string }
+  build?: string | { context?: string; target?: string }
   image?: string
   command?: unknown
   environment?: string[] | Record<string, unknown>

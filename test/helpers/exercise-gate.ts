@@ -3,11 +3,12 @@
 // at the memory bounds, a shed check and, with REDIS_URL, the shared tier. What they export is what a panel or
 // an alert may use.
 import { createMetrics } from '../../src/observability/metrics.js'
-import { demoConsents, DEMO_USERS } from '../../src/kaleyra/simulator-seed.js'
-import { createKaleyraSimulator } from '../../src/kaleyra/simulator.js'
+import { demoConsents, DEMO_USERS } from '../../src/simulator/seed.js'
+import { createKaleyraSimulator } from '../../src/simulator/simulator.js'
 import { BUSINESS, T0, startHarness, type Harness } from './gate.js'
 import { emptyExposition, readExposition, type Exposition } from './promql.js'
-import { REDIS_URL, freshPrefix, waitFor } from './redis.js'
+import { REDIS_URL, freshPrefix } from './redis.js'
+import { waitFor } from './wait.js'
 import { kaleyraBody, metaBody, post, replyMessage, sign } from './webhooks.js'
 
 const BEARER = 'kaleyra-callback-token-0123'

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import { request } from 'undici'
+import { afterEach } from 'vitest'
 import { buildApp, type App, type AppDeps } from '../../src/http/app.js'
 import { createManualClock } from '../../src/lib/clock.js'
 import { loadConfig } from '../../src/config/load.js'
@@ -9,7 +10,7 @@ import {
   createKaleyraSimulator,
   type KaleyraSimulator,
   type SimConsent,
-} from '../../src/kaleyra/simulator.js'
+} from '../../src/simulator/simulator.js'
 
 export const BUSINESS = '+918000000001'
 export const T0 = Date.UTC(2026, 10, 25, 12, 0, 0)
@@ -45,16 +46,21 @@ export interface Harness {
   close(): Promise<void>
 }
 
+export interface HarnessOptions {
+  env?: Record<string, string>
+  consents?: SimConsent[]
+  sim?: KaleyraSimulator
+  logLevel?: string
+  deps?: AppDeps
+}
+
+const once = <T>(fn: () => Promise<T>) => {
+  let running: Promise<T> | undefined
+  return () => (running ??= fn())
+}
+
 /** The gate on port 0 against the Kaleyra simulator on port 0, with a manual clock and captured logs. */
-export async function startHarness(
-  opts: {
-    env?: Record<string, string>
-    consents?: SimConsent[]
-    sim?: KaleyraSimulator
-    logLevel?: string
-    deps?: AppDeps
-  } = {},
-): Promise<Harness> {
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const sim = opts.sim ?? createKaleyraSimulator({ consents: opts.consents ?? [] })
   if (!sim.url) await sim.listen(0)
   const clock = createManualClock(T0)
@@ -91,9 +97,29 @@ export async function startHarness(
     get,
     canCall: (user, extra = '', business = BUSINESS) =>
       get(`/can-call?business=${encodeURIComponent(business)}&user=${encodeURIComponent(user)}${extra}`),
-    async close() {
+    // Once, however often it is called: a test may close a gate itself before useGates() does.
+    close: once(async () => {
       await gate.close()
       await sim.close()
+    }),
+  }
+}
+
+/**
+ * Harnesses closed after each test, passed or failed: `const gates = useGates()` at the top of a file or describe,
+ * then `const h = await gates.start(opts)` in a test. Vitest runs after-hooks last registered first, so call it
+ * below an afterEach whose cleanups (a Redis, a proxy) must outlive the gates.
+ */
+export function useGates() {
+  const open: Harness[] = []
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((h) => h.close()))
+  })
+  return {
+    start: async (opts: HarnessOptions = {}): Promise<Harness> => {
+      const h = await startHarness(opts)
+      open.push(h)
+      return h
     },
   }
 }
@@ -109,4 +135,9 @@ export function grant(user: string, over: Partial<SimConsent> = {}): SimConsent 
     expiresAt: T0 + DAY_MS,
     ...over,
   }
+}
+
+/** A reject of BUSINESS by `user`, otherwise as grant() stores it. */
+export function reject(user: string, over: Partial<SimConsent> = {}): SimConsent {
+  return grant(user, { response: 'reject', can_perform_action: false, ...over })
 }

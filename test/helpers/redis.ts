@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
+import { waitFor } from './wait.js'
 
 /**
  * The Redis that `.ci/run` starts (REDIS_URL). Without it the shared-tier tests are skipped locally, but in CI
@@ -45,17 +46,4 @@ export async function ownRedis(port: number): Promise<{ url: string; stop(): Pro
       await new Promise((r) => proc.once('exit', r))
     },
   }
-}
-
-export async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  stepMs = 10,
-): Promise<number> {
-  const started = performance.now()
-  while (performance.now() - started < timeoutMs) {
-    if (await check()) return performance.now() - started
-    await new Promise((r) => setTimeout(r, stepMs))
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`)
 }

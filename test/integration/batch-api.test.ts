@@ -1,22 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { BUSINESS, grant, reject, useGates, type Harness } from '../helpers/gate.js'
 import { expectContract } from '../helpers/contract.js'
 
 const user = (i: number) => `+91900000${String(i).padStart(4, '0')}`
-const CONSENTS = Array.from({ length: 100 }, (_, i) => ({
-  business: BUSINESS,
-  user: user(i),
-  response: i % 2 ? 'reject' : 'accept',
-  can_perform_action: i % 2 === 0,
-  is_permanent: false,
-  expiresAt: T0 + DAY_MS,
-}))
+const CONSENTS = Array.from({ length: 100 }, (_, i) => (i % 2 ? reject(user(i)) : grant(user(i))))
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
-async function batch(body: unknown, headers: Record<string, string> = {}) {
+async function batch(h: Harness, body: unknown, headers: Record<string, string> = {}) {
   const res = await request(`${h.url}/can-call/batch`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
@@ -32,9 +24,9 @@ const comparable = ({ decision_id: _d, source: _s, ...rest }: Record<string, unk
 
 describe('POST /can-call/batch', () => {
   it('answers in request order, each result exactly what GET /can-call gives', async () => {
-    h = await startHarness({ consents: CONSENTS })
+    const h = await gates.start({ consents: CONSENTS })
     const items = [user(3), user(0), '+919999999999', user(1)].map((u) => ({ business: BUSINESS, user: u }))
-    const res = await batch({ checks: items })
+    const res = await batch(h, { checks: items })
     expect(res.status).toBe(200)
     expect(res.body.results.map((r: any) => r.reason)).toEqual([
       'consent_rejected',
@@ -49,8 +41,8 @@ describe('POST /can-call/batch', () => {
   })
 
   it('gives an invalid item its own invalid_request body and still decides the others', async () => {
-    h = await startHarness({ consents: CONSENTS })
-    const res = await batch({
+    const h = await gates.start({ consents: CONSENTS })
+    const res = await batch(h, {
       checks: [
         { business: BUSINESS, user: user(0) },
         { business: BUSINESS, user: '+91abc' },
@@ -75,16 +67,16 @@ describe('POST /can-call/batch', () => {
     ['no checks field', {}],
     ['an item without user', { checks: [{ business: BUSINESS }] }],
   ])('answers 400 invalid_request for %s', async (_name, body) => {
-    h = await startHarness({ consents: CONSENTS })
-    const res = await batch(body)
+    const h = await gates.start({ consents: CONSENTS })
+    const res = await batch(h, body)
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({ allowed: false, reason: 'invalid_request' })
     expect(h.sim.requests).toHaveLength(0)
   })
 
   it('uses the micro-batcher and warms the cache for per-call checks', async () => {
-    h = await startHarness({ consents: CONSENTS })
-    const res = await batch({ checks: checks(100) })
+    const h = await gates.start({ consents: CONSENTS })
+    const res = await batch(h, { checks: checks(100) })
     expect(res.body.results).toHaveLength(100)
     expect(h.sim.requests.length).toBeLessThanOrEqual(5)
     const before = h.sim.requests.length
@@ -93,9 +85,9 @@ describe('POST /can-call/batch', () => {
   })
 
   it('bounds Kaleyra requests for 1000 distinct cold users to about one per 25', async () => {
-    h = await startHarness({ consents: CONSENTS })
+    const h = await gates.start({ consents: CONSENTS })
     const many = Array.from({ length: 1000 }, (_, i) => ({ business: BUSINESS, user: user(i) }))
-    const res = await batch({ checks: many })
+    const res = await batch(h, { checks: many })
     expect(res.body.results).toHaveLength(1000)
     // With an in-process simulator a sliding window passes this too; the bench (50 ms upstream) showed the
     // difference waves make (120 against 606 Kaleyra requests for three such batches).
@@ -103,8 +95,8 @@ describe('POST /can-call/batch', () => {
   })
 
   it('accepts 1000 checks', async () => {
-    h = await startHarness({ consents: CONSENTS })
-    const res = await batch({
+    const h = await gates.start({ consents: CONSENTS })
+    const res = await batch(h, {
       checks: Array.from({ length: 1000 }, (_, i) => ({ business: BUSINESS, user: user(i % 100) })),
     })
     expect(res.status).toBe(200)
@@ -113,9 +105,9 @@ describe('POST /can-call/batch', () => {
   })
 
   it('fails items closed when Kaleyra cannot answer, each with its own decision_id', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '0' } })
+    const h = await gates.start({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '0' } })
     h.sim.setFault({ kind: 'status', status: 500 })
-    const res = await batch({ checks: checks(3) })
+    const res = await batch(h, { checks: checks(3) })
     expect(res.status).toBe(200)
     for (const r of res.body.results) {
       expect(r).toMatchObject({ allowed: false, reason: 'upstream_unavailable' })
@@ -126,13 +118,13 @@ describe('POST /can-call/batch', () => {
 
   it('needs the caller token like GET /can-call', async () => {
     const token = 'batch-token-0123456789'
-    h = await startHarness({ consents: CONSENTS, env: { GATE_API_TOKENS: token } })
-    expect((await batch({ checks: checks(1) })).status).toBe(401)
-    expect((await batch({ checks: checks(1) }, { authorization: `Bearer ${token}` })).status).toBe(200)
+    const h = await gates.start({ consents: CONSENTS, env: { GATE_API_TOKENS: token } })
+    expect((await batch(h, { checks: checks(1) })).status).toBe(401)
+    expect((await batch(h, { checks: checks(1) }, { authorization: `Bearer ${token}` })).status).toBe(200)
   })
 
   it('is in the OpenAPI document', async () => {
-    h = await startHarness()
+    const h = await gates.start()
     expect((await h.get('/openapi.json')).body.paths['/can-call/batch'].post).toBeDefined()
   })
 })

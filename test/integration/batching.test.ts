@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createKaleyraSimulator, type SimConsent } from '../../src/kaleyra/simulator.js'
-import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { describe, expect, it } from 'vitest'
+import { createKaleyraSimulator, type SimConsent } from '../../src/simulator/simulator.js'
+import { BUSINESS, grant, reject, useGates, type Harness } from '../helpers/gate.js'
 
 /** 100 distinct users: a third granted, a third rejected, a third with no record at all. */
 const users = Array.from({ length: 100 }, (_, i) => `+9190000${String(i).padStart(5, '0')}`)
@@ -8,29 +8,18 @@ const expected = (i: number) => (['consent_granted', 'consent_rejected', 'no_con
 const seed = (business = BUSINESS): SimConsent[] =>
   users.flatMap((user, i): SimConsent[] => {
     if (expected(i) === 'no_consent') return []
-    const granted = expected(i) === 'consent_granted'
-    return [
-      {
-        business,
-        user,
-        response: granted ? 'accept' : 'reject',
-        can_perform_action: granted,
-        is_permanent: false,
-        expiresAt: T0 + DAY_MS,
-      },
-    ]
+    return [(expected(i) === 'consent_granted' ? grant : reject)(user, { business })]
   })
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
 /** Dialers keep connections alive: open them first, so the checks below arrive together, as from a campaign. */
-async function warmConnections(n = 100) {
+async function warmConnections(h: Harness, n = 100) {
   await Promise.all(Array.from({ length: n }, () => h.get('/healthz')))
 }
 
-async function checkAll(business = BUSINESS, warm = true) {
-  if (warm) await warmConnections()
+async function checkAll(h: Harness, business = BUSINESS, warm = true) {
+  if (warm) await warmConnections(h)
   return Promise.all(users.map((u) => h.canCall(u, '', business)))
 }
 
@@ -44,16 +33,16 @@ function expectCorrect(answers: Awaited<ReturnType<typeof checkAll>>) {
 
 describe('micro-batching of misses', () => {
   it('decides 100 concurrent cold users of one business in at most ceil(100/25)+1 upstream requests', async () => {
-    h = await startHarness({ consents: seed() })
-    expectCorrect(await checkAll())
+    const h = await gates.start({ consents: seed() })
+    expectCorrect(await checkAll(h))
     expect(h.sim.requests.length).toBeLessThanOrEqual(Math.ceil(100 / 25) + 1)
     expect(Math.max(...h.sim.requests.map((r) => r.user.length))).toBeLessThanOrEqual(25)
     expect(h.sim.requests.every((r) => r.business.length === 1 && r.business[0] === BUSINESS)).toBe(true)
   })
 
   it('respects BATCH_MAX_USERS', async () => {
-    h = await startHarness({ consents: seed(), env: { BATCH_MAX_USERS: '10' } })
-    expectCorrect(await checkAll())
+    const h = await gates.start({ consents: seed(), env: { BATCH_MAX_USERS: '10' } })
+    expectCorrect(await checkAll(h))
     expect(h.sim.requests.length).toBeLessThanOrEqual(11)
     expect(Math.max(...h.sim.requests.map((r) => r.user.length))).toBe(10)
   })
@@ -66,8 +55,8 @@ describe('micro-batching of misses', () => {
       numberFormat: 'spaced',
       includeUnrelated: true,
     })
-    h = await startHarness({ sim })
-    expectCorrect(await checkAll())
+    const h = await gates.start({ sim })
+    expectCorrect(await checkAll(h))
     // Each batch of 25 users holds about 17 records: two pages of 10.
     expect(h.sim.requests.some((r) => r.offset > 0)).toBe(true)
     const firstPages = h.sim.requests.filter((r) => r.offset === 0)
@@ -77,8 +66,8 @@ describe('micro-batching of misses', () => {
   it('shares requests across businesses, each pair decided on its own records', async () => {
     // Pages of 100: a batch of 25 users over both businesses is one page of at most 50 records.
     const B2 = '+918000000002'
-    h = await startHarness({ consents: [...seed(), ...seed(B2)], env: { KALEYRA_PAGE_SIZE: '100' } })
-    await warmConnections(200)
+    const h = await gates.start({ consents: [...seed(), ...seed(B2)], env: { KALEYRA_PAGE_SIZE: '100' } })
+    await warmConnections(h, 200)
     // A dialer with two numbers: each user is checked for both, as the calls come.
     const answers = await Promise.all(
       users.flatMap((u) => [h.canCall(u, '', BUSINESS), h.canCall(u, '', B2)]),
@@ -94,9 +83,9 @@ describe('micro-batching of misses', () => {
 
   it('fails closed only the checks of a business Kaleyra cannot answer for, not those it shared a request with', async () => {
     const B2 = '+918000000002'
-    h = await startHarness({ consents: [...seed(), ...seed(B2)], env: { UPSTREAM_RETRIES: '0' } })
+    const h = await gates.start({ consents: [...seed(), ...seed(B2)], env: { UPSTREAM_RETRIES: '0' } })
     h.sim.setFault({ kind: 'status', status: 500, business: B2 })
-    await warmConnections(40)
+    await warmConnections(h, 40)
     const pairs = users.slice(0, 20).flatMap((u) => [h.canCall(u, '', BUSINESS), h.canCall(u, '', B2)])
     const answers = await Promise.all(pairs)
     const healthy = answers.filter((_, i) => i % 2 === 0)
@@ -108,9 +97,9 @@ describe('micro-batching of misses', () => {
   })
 
   it('fails every check of a batch closed on an upstream error, and caches none of it', async () => {
-    h = await startHarness({ consents: seed(), env: { UPSTREAM_RETRIES: '0' } })
+    const h = await gates.start({ consents: seed(), env: { UPSTREAM_RETRIES: '0' } })
     h.sim.setFault({ kind: 'status', status: 500 })
-    await warmConnections(20)
+    await warmConnections(h, 20)
     const failed = await Promise.all(users.slice(0, 20).map((u) => h.canCall(u)))
     expect(failed.every((a) => a.status === 503 && a.body.reason === 'upstream_unavailable')).toBe(true)
     expect(h.sim.requests.length).toBeLessThan(20)
@@ -120,7 +109,7 @@ describe('micro-batching of misses', () => {
   })
 
   it('adds at most BATCH_WINDOW_MS to a single check', async () => {
-    h = await startHarness({ consents: seed(), env: { BATCH_WINDOW_MS: '0' } })
+    const h = await gates.start({ consents: seed(), env: { BATCH_WINDOW_MS: '0' } })
     await h.canCall(users[0] ?? '')
     await h.canCall(users[1] ?? '')
     expect(h.sim.requests.map((r) => r.user.length)).toEqual([1, 1])

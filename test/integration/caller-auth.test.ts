@@ -1,21 +1,20 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { startHarness, type Harness } from '../helpers/gate.js'
+import { describe, expect, it } from 'vitest'
+import { useGates } from '../helpers/gate.js'
 
 const OLD = 'old-token-aaaaaaaaaaaaaaaa'
 const NEW = 'new-token-bbbbbbbbbbbbbbbb'
 const CHECK = '/can-call?business=%2B918000000001&user=%2B919000000001'
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
 describe('caller authentication', () => {
   it('needs no token when GATE_API_TOKENS is unset', async () => {
-    h = await startHarness()
+    const h = await gates.start()
     expect((await h.get(CHECK)).status).toBe(200)
   })
 
   it('answers 401 unauthorized without a token, with a wrong one, or a malformed header', async () => {
-    h = await startHarness({ env: { GATE_API_TOKENS: `${OLD},${NEW}` } })
+    const h = await gates.start({ env: { GATE_API_TOKENS: `${OLD},${NEW}` } })
     for (const headers of [
       undefined,
       { authorization: 'Bearer nope-nope-nope-nope' },
@@ -31,20 +30,20 @@ describe('caller authentication', () => {
   })
 
   it('accepts every configured token, for rotation', async () => {
-    h = await startHarness({ env: { GATE_API_TOKENS: `${OLD},${NEW}` } })
+    const h = await gates.start({ env: { GATE_API_TOKENS: `${OLD},${NEW}` } })
     for (const token of [OLD, NEW]) {
       expect((await h.get(CHECK, { authorization: `Bearer ${token}` })).status).toBe(200)
     }
   })
 
   it('accepts GATE_API_TOKEN as a one-token alias', async () => {
-    h = await startHarness({ env: { GATE_API_TOKEN: NEW } })
+    const h = await gates.start({ env: { GATE_API_TOKEN: NEW } })
     expect((await h.get(CHECK)).status).toBe(401)
     expect((await h.get(CHECK, { authorization: `Bearer ${NEW}` })).status).toBe(200)
   })
 
   it('guards the documents but never /healthz, /readyz or /metrics', async () => {
-    h = await startHarness({ env: { GATE_API_TOKENS: OLD } })
+    const h = await gates.start({ env: { GATE_API_TOKENS: OLD } })
     for (const path of ['/healthz', '/readyz', '/metrics']) expect((await h.get(path)).status).toBe(200)
     for (const path of ['/openapi.json', '/docs/json']) expect((await h.get(path)).status).toBe(401)
     expect((await h.get('/openapi.json', { authorization: `Bearer ${OLD}` })).status).toBe(200)

@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import type { SimConsent } from '../../src/kaleyra/simulator.js'
-import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { describe, expect, it } from 'vitest'
+import { BUSINESS, DAY_MS, T0, grant, reject, useGates } from '../helpers/gate.js'
 
-const consent = (user: string, over: Partial<SimConsent> = {}): SimConsent => ({
-  business: BUSINESS,
-  user,
-  response: 'accept',
-  can_perform_action: true,
-  is_permanent: false,
-  expiresAt: T0 + 7 * DAY_MS,
-  ...over,
-})
+/** The temporary records here expire a week after T0. */
+const WEEK = { expiresAt: T0 + 7 * DAY_MS }
 
 const U = {
   temporary: '+919000000001',
@@ -22,17 +14,16 @@ const U = {
   none: '+919000000009',
 }
 
-const SEED: SimConsent[] = [
-  consent(U.temporary),
-  consent(U.permanent, { is_permanent: true, expiresAt: null }),
-  consent(U.rejected, { response: 'reject', can_perform_action: false, expiresAt: null }),
-  consent(U.expired, { expiresAt: T0 - DAY_MS }),
-  consent(U.limit, { can_perform_action: false }),
-  consent(U.pending, { response: 'pending' }),
+const SEED = [
+  grant(U.temporary, WEEK),
+  grant(U.permanent, { is_permanent: true, expiresAt: null }),
+  reject(U.rejected, { expiresAt: null }),
+  grant(U.expired, { expiresAt: T0 - DAY_MS }),
+  grant(U.limit, { ...WEEK, can_perform_action: false }),
+  grant(U.pending, { ...WEEK, response: 'pending' }),
 ]
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
 describe('GET /can-call decisions', () => {
   it.each([
@@ -44,7 +35,7 @@ describe('GET /can-call decisions', () => {
     [U.none, false, 'no_consent'],
     [U.pending, false, 'consent_unrecognized'],
   ])('answers %s with allowed=%s and reason %s', async (user, allowed, reason) => {
-    h = await startHarness({ consents: SEED })
+    const h = await gates.start({ consents: SEED })
     const res = await h.canCall(user)
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ allowed, reason, business: BUSINESS, user, source: 'upstream' })
@@ -53,7 +44,7 @@ describe('GET /can-call decisions', () => {
   })
 
   it('reports the consent as Kaleyra gave it', async () => {
-    h = await startHarness({ consents: SEED })
+    const h = await gates.start({ consents: SEED })
     const temporary = await h.canCall(U.temporary)
     expect(temporary.body.consent).toEqual({
       response: 'accept',
@@ -70,36 +61,36 @@ describe('GET /can-call decisions', () => {
   })
 
   it('normalizes formatted numbers before asking Kaleyra', async () => {
-    h = await startHarness({ consents: SEED })
+    const h = await gates.start({ consents: SEED })
     const res = await h.canCall('+91 90000-00001', '', '(+91) 8000.000.001')
     expect(res.body).toMatchObject({ allowed: true, business: BUSINESS, user: U.temporary })
     expect(h.sim.requests[0]?.user).toEqual([U.temporary])
   })
 
   it('gives every answer its own decision_id', async () => {
-    h = await startHarness({ consents: SEED })
+    const h = await gates.start({ consents: SEED })
     const ids = new Set<string>()
     for (let i = 0; i < 5; i++) ids.add((await h.canCall(U.temporary)).body.decision_id)
     expect(ids.size).toBe(5)
   })
 
   it('picks the exact pair from answers that carry other pairs, spaced numbers, in another order', async () => {
-    const { createKaleyraSimulator } = await import('../../src/kaleyra/simulator.js')
+    const { createKaleyraSimulator } = await import('../../src/simulator/simulator.js')
     const sim = createKaleyraSimulator({
       consents: SEED,
       numberFormat: 'spaced',
       order: 'reversed',
       includeUnrelated: true,
     })
-    h = await startHarness({ sim })
+    const h = await gates.start({ sim })
     expect((await h.canCall(U.rejected)).body.reason).toBe('consent_rejected')
     expect((await h.canCall(U.temporary)).body.reason).toBe('consent_granted')
     expect((await h.canCall(U.none)).body.reason).toBe('no_consent')
   })
 
   it('accepts expiration_time_stamp, the other spelling on the API page', async () => {
-    h = await startHarness({
-      consents: [consent(U.temporary, { expiryField: 'expiration_time_stamp', expiresAt: T0 - 1000 })],
+    const h = await gates.start({
+      consents: [grant(U.temporary, { expiryField: 'expiration_time_stamp', expiresAt: T0 - 1000 })],
     })
     expect((await h.canCall(U.temporary)).body.reason).toBe('consent_expired')
   })
@@ -107,7 +98,7 @@ describe('GET /can-call decisions', () => {
 
 describe('GET /can-call cache', () => {
   it('serves the second check from the cache without asking Kaleyra', async () => {
-    h = await startHarness({ consents: SEED })
+    const h = await gates.start({ consents: SEED })
     await h.canCall(U.temporary)
     const second = await h.canCall(U.temporary)
     expect(second.body).toMatchObject({
@@ -119,7 +110,7 @@ describe('GET /can-call cache', () => {
   })
 
   it('trusts an allow no longer than CACHE_MAX_TTL_SECONDS', async () => {
-    h = await startHarness({ consents: SEED, env: { CACHE_MAX_TTL_SECONDS: '300' } })
+    const h = await gates.start({ consents: SEED, env: { CACHE_MAX_TTL_SECONDS: '300' } })
     await h.canCall(U.temporary)
     h.clock.advance(299_999)
     expect((await h.canCall(U.temporary)).body.source).toBe('cache')
@@ -129,8 +120,8 @@ describe('GET /can-call cache', () => {
   })
 
   it('never serves an allow past the consent expires_at, even under a longer cap', async () => {
-    h = await startHarness({
-      consents: [consent(U.temporary, { expiresAt: T0 + 60_000 })],
+    const h = await gates.start({
+      consents: [grant(U.temporary, { expiresAt: T0 + 60_000 })],
       env: { CACHE_MAX_TTL_SECONDS: '3600' },
     })
     expect((await h.canCall(U.temporary)).body.allowed).toBe(true)
@@ -142,7 +133,7 @@ describe('GET /can-call cache', () => {
   })
 
   it('remembers a deny for CACHE_NEGATIVE_TTL_SECONDS', async () => {
-    h = await startHarness({ consents: SEED, env: { CACHE_NEGATIVE_TTL_SECONDS: '30' } })
+    const h = await gates.start({ consents: SEED, env: { CACHE_NEGATIVE_TTL_SECONDS: '30' } })
     await h.canCall(U.rejected)
     h.clock.advance(29_999)
     expect((await h.canCall(U.rejected)).body).toMatchObject({ reason: 'consent_rejected', source: 'cache' })
@@ -152,9 +143,9 @@ describe('GET /can-call cache', () => {
   })
 
   it('skips the cache with fresh=true and refreshes it with the answer', async () => {
-    h = await startHarness({ consents: SEED })
+    const h = await gates.start({ consents: SEED })
     await h.canCall(U.temporary)
-    h.sim.upsert(consent(U.temporary, { response: 'reject', can_perform_action: false }))
+    h.sim.upsert(reject(U.temporary, WEEK))
     const fresh = await h.canCall(U.temporary, '&fresh=true')
     expect(fresh.body).toMatchObject({ allowed: false, reason: 'consent_rejected', source: 'upstream' })
     expect((await h.canCall(U.temporary)).body).toMatchObject({ reason: 'consent_rejected', source: 'cache' })
@@ -162,7 +153,7 @@ describe('GET /can-call cache', () => {
   })
 
   it('shares one upstream request among 200 concurrent checks of one cold pair', async () => {
-    h = await startHarness({ consents: SEED })
+    const h = await gates.start({ consents: SEED })
     h.sim.setFault({ kind: 'latency', ms: 100 })
     const answers = await Promise.all(Array.from({ length: 200 }, () => h.canCall(U.temporary)))
     expect(h.sim.requests).toHaveLength(1)
@@ -171,7 +162,7 @@ describe('GET /can-call cache', () => {
   })
 
   it('does not cache upstream errors', async () => {
-    h = await startHarness({ consents: SEED, env: { UPSTREAM_RETRIES: '0' } })
+    const h = await gates.start({ consents: SEED, env: { UPSTREAM_RETRIES: '0' } })
     h.sim.setFault({ kind: 'status', status: 500 }, 1)
     expect((await h.canCall(U.temporary)).status).toBe(503)
     const next = await h.canCall(U.temporary)

@@ -1,26 +1,30 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { request } from 'undici'
-import { BUSINESS, grant, startHarness, type Harness } from '../helpers/gate.js'
+import { BUSINESS, grant, useGates, type Harness } from '../helpers/gate.js'
+import { waitFor } from '../helpers/wait.js'
 
 const USER = '+919876543210'
 const CONSENTS = [grant(USER)]
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
-const decisionLines = () =>
-  h.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'decision')
+const logLines = (h: Harness) => h.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>)
+const decisionLines = (h: Harness) => logLines(h).filter((l) => l.msg === 'decision')
+const count = (h: Harness, msg: string) => logLines(h).filter((l) => l.msg === msg).length
 
-/** onResponse runs after the answer reaches the client; give it a turn of the event loop. */
-const settle = () => new Promise((r) => setTimeout(r, 20))
+/** onResponse runs after the answer reaches the client: wait for the decision lines it writes. */
+const decisionsLogged = (h: Harness, n: number) => waitFor(() => decisionLines(h).length >= n, 2000)
+/** At debug and below: wait until every request the gate took in has logged its completion. */
+const requestsLogged = (h: Harness) =>
+  waitFor(() => count(h, 'request completed') === count(h, 'incoming request'), 2000)
 
 describe('decision log', () => {
   it('writes one info line per decision, with the user masked to its last 4 digits', async () => {
-    h = await startHarness({ consents: CONSENTS, logLevel: 'info' })
+    const h = await gates.start({ consents: CONSENTS, logLevel: 'info' })
     const first = await h.canCall(USER)
     const second = await h.canCall(USER)
-    await settle()
-    const lines = decisionLines()
+    await decisionsLogged(h, 2)
+    const lines = decisionLines(h)
     expect(lines).toHaveLength(2)
     expect(lines[0]).toMatchObject({
       level: 30,
@@ -38,25 +42,25 @@ describe('decision log', () => {
   })
 
   it('logs full user numbers with LOG_USER_NUMBERS=full', async () => {
-    h = await startHarness({ consents: CONSENTS, logLevel: 'info', env: { LOG_USER_NUMBERS: 'full' } })
+    const h = await gates.start({ consents: CONSENTS, logLevel: 'info', env: { LOG_USER_NUMBERS: 'full' } })
     await h.canCall(USER)
-    await settle()
-    expect(decisionLines()[0]).toMatchObject({ user: USER })
+    await decisionsLogged(h, 1)
+    expect(decisionLines(h)[0]).toMatchObject({ user: USER })
   })
 
   it('logs 400 and 503 answers too, with their reason', async () => {
-    h = await startHarness({ consents: CONSENTS, logLevel: 'info', env: { UPSTREAM_RETRIES: '0' } })
+    const h = await gates.start({ consents: CONSENTS, logLevel: 'info', env: { UPSTREAM_RETRIES: '0' } })
     await h.get('/can-call?business=nope&user=%2B919876543210')
     h.sim.setFault({ kind: 'status', status: 502 }, 1)
     const failed = await h.canCall(USER)
-    await settle()
-    const lines = decisionLines()
+    await decisionsLogged(h, 2)
+    const lines = decisionLines(h)
     expect(lines.map((l) => l.reason)).toEqual(['invalid_request', 'upstream_unavailable'])
     expect(lines[1]).toMatchObject({ decision_id: failed.body.decision_id, allowed: false, user: '***3210' })
   })
 
   it('logs and counts answers of the check routes only, not a refused call outcome or an unknown path', async () => {
-    h = await startHarness({ consents: CONSENTS, logLevel: 'info' })
+    const h = await gates.start({ consents: CONSENTS, logLevel: 'info' })
     const refused = await request(`${h.url}/call-outcomes`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -66,15 +70,15 @@ describe('decision log', () => {
     await refused.body.dump()
     expect((await h.get('/no-such-route')).status).toBe(404)
     await h.canCall(USER)
-    await settle()
-    expect(decisionLines().map((l) => l.reason)).toEqual(['consent_granted'])
+    await decisionsLogged(h, 1)
+    expect(decisionLines(h).map((l) => l.reason)).toEqual(['consent_granted'])
     const metrics = (await h.get('/metrics')).body as string
     expect(metrics).not.toMatch(/consent_gate_decisions_total\{reason="invalid_request"/)
     expect(metrics).toMatch(/consent_gate_decisions_total\{reason="consent_granted",source="upstream"\} 1/)
   })
 
   it('names the request id on a failed check at info, and binds it to every request line at debug', async () => {
-    h = await startHarness({ consents: CONSENTS, logLevel: 'info', env: { UPSTREAM_RETRIES: '0' } })
+    let h = await gates.start({ consents: CONSENTS, logLevel: 'info', env: { UPSTREAM_RETRIES: '0' } })
     h.sim.setFault({ kind: 'status', status: 502 }, 1)
     const failed = await h.canCall(USER)
     const parsed = () => h.logs.lines.map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -82,9 +86,9 @@ describe('decision log', () => {
     expect(warn).toMatchObject({ decision_id: failed.body.decision_id, reqId: expect.any(String) })
     await h.close()
 
-    h = await startHarness({ consents: CONSENTS, logLevel: 'debug' })
+    h = await gates.start({ consents: CONSENTS, logLevel: 'debug' })
     await h.canCall(USER)
-    await settle()
+    await requestsLogged(h)
     const requestLines = parsed().filter((l) => l.msg === 'incoming request' || l.msg === 'request completed')
     expect(requestLines).toHaveLength(2)
     expect(requestLines[0]?.reqId).toEqual(expect.any(String))
@@ -95,7 +99,7 @@ describe('decision log', () => {
 describe('privacy of a full run at debug', () => {
   it('never logs the Kaleyra key, a caller token or an unmasked user number', async () => {
     const token = 'caller-token-0123456789abcdef'
-    h = await startHarness({ consents: CONSENTS, logLevel: 'trace', env: { GATE_API_TOKENS: token } })
+    const h = await gates.start({ consents: CONSENTS, logLevel: 'trace', env: { GATE_API_TOKENS: token } })
     const auth = { authorization: `Bearer ${token}` }
     const q = `/can-call?business=${encodeURIComponent(BUSINESS)}&user=${encodeURIComponent(USER)}`
     await h.get(q, auth)
@@ -108,7 +112,7 @@ describe('privacy of a full run at debug', () => {
     h.sim.setFault({ kind: 'reset' }, 1)
     await h.get(`${q}&fresh=true`, auth)
     await h.get('/metrics')
-    await settle()
+    await requestsLogged(h)
     const text = h.logs.text()
     expect(h.logs.lines.length).toBeGreaterThan(10)
     expect(text).toContain('"level":20')

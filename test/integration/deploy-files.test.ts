@@ -6,15 +6,26 @@ import { posix } from 'node:path'
 import { parse } from 'yaml'
 import { EnvSchema, loadConfig } from '../../src/config/load.js'
 import {
+  argsOf,
   composeEnv,
+  copies,
+  dockerignore,
+  dockerStages,
+  execForm,
   find,
+  glob,
+  instructions,
   interpolateAll,
   k8sDocs,
   read,
   resolveEnv,
+  runs,
   selects,
+  stageEnv,
+  stageLabels,
   words,
   type ComposeFile,
+  type DockerStage,
   type PodTemplate,
   type SecretKeyRef,
 } from '../helpers/deploy-files.js'
@@ -23,83 +34,26 @@ const exists = (path: string) => existsSync(new URL(path, new URL('../../', impo
 
 const pkg = JSON.parse(read('package.json')) as { version: string; scripts: Record<string, string> }
 const GATE_VARS = new Set(Object.keys(EnvSchema.properties))
-const SIMULATOR_MAIN = 'src/kaleyra/simulator-main.ts'
+const SIMULATOR_MAIN = 'src/simulator/main.ts'
+const SIMULATOR_OPTIONS = 'src/simulator/options.ts'
 /** Values the secrets would have; only their validity matters when checking the rest of an environment. */
 const DUMMY_SECRETS = { KALEYRA_SID: 'HXSIM00000000001IN', KALEYRA_API_KEY: 'sim-key' }
 /** What an operator sets before `docker compose up` or in the Kubernetes Secrets (hex, as documented). */
 const OPERATOR_SECRETS = { GATE_API_TOKENS: 'a1'.repeat(16), REDIS_PASSWORD: 'b2'.repeat(16) }
 const DEFAULT_PORT = loadConfig(DUMMY_SECRETS).port
 
-// ---- Dockerfile, parsed line by line: enough for the instructions this project uses ----
+// ---- Dockerfile ----
 
-interface Instruction {
-  op: string
-  args: string
-}
-interface Stage {
-  image: string
-  name: string | undefined
-  body: Instruction[]
-}
-
-function parseDockerfile(text: string): Stage[] {
-  const lines = text
-    .split(/\r?\n/)
-    .filter((l) => !/^\s*#/.test(l))
-    .join('\n')
-    .replace(/\\\r?\n/g, ' ')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l !== '')
-  const stages: Stage[] = []
-  for (const line of lines) {
-    const [, op = '', args = ''] = /^(\S+)\s*(.*)$/.exec(line) ?? []
-    if (op.toUpperCase() === 'FROM') {
-      const [image = '', as, name] = args.split(/\s+/).filter((a) => !a.startsWith('--'))
-      stages.push({ image, name: as?.toUpperCase() === 'AS' ? name : undefined, body: [] })
-    } else {
-      stages.at(-1)?.body.push({ op: op.toUpperCase(), args })
-    }
-  }
-  return stages
-}
-
-const args = (stage: Stage, op: string) => stage.body.filter((i) => i.op === op).map((i) => i.args)
-const runs = (stage: Stage) => args(stage, 'RUN').join(' && ')
-
-/** `ENV A=1 B=2` (and the legacy `ENV A 1`) of one stage, later values winning. */
-function stageEnv(stage: Stage): Record<string, string> {
-  const env: Record<string, string> = {}
-  for (const line of args(stage, 'ENV')) {
-    if (!/^[^\s=]+=/.test(line)) {
-      const [key = '', ...value] = line.split(/\s+/)
-      env[key] = value.join(' ')
-      continue
-    }
-    for (const m of line.matchAll(/([^\s=]+)=("[^"]*"|'[^']*'|\S*)/g))
-      env[m[1]!] = m[2]!.replace(/^["']|["']$/g, '')
-  }
-  return env
-}
-
-/** Sources and destination of each COPY, flags removed. */
-function copies(stage: Stage): { from: string | undefined; sources: string[]; dest: string }[] {
-  return args(stage, 'COPY').map((line) => {
-    const words = line.split(/\s+/)
-    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length)
-    const paths = words.filter((w) => !w.startsWith('--'))
-    return { from, sources: paths.slice(0, -1), dest: paths.at(-1) ?? '' }
-  })
-}
-
-const glob = (pattern: string) =>
-  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}/?$`)
-
-const dockerfile = parseDockerfile(read('Dockerfile'))
+const dockerfile = dockerStages('Dockerfile')
 const buildStage = dockerfile[0]!
 const runtime = dockerfile.at(-1)!
 const runtimeEnv = stageEnv(runtime)
-const workdir = args(runtime, 'WORKDIR').at(-1) ?? '/'
+/** The arguments of the last instruction of a stage with that keyword: the one that takes effect. */
+const lastArgs = (stage: DockerStage, keyword: string) => {
+  const last = instructions(stage, keyword).at(-1)
+  return last && argsOf(last)
+}
+const workdir = lastArgs(runtime, 'WORKDIR') ?? '/'
 
 describe('Dockerfile', () => {
   it('has a build and a runtime stage, both on a node image pinned by tag', () => {
@@ -110,10 +64,12 @@ describe('Dockerfile', () => {
 
   it('builds with `npm ci` and `npm run build` after copying the sources and tsconfigs', () => {
     expect(runs(buildStage)).toMatch(/\bnpm ci\b/)
-    const build = buildStage.body.findIndex((i) => i.op === 'RUN' && /\bnpm run build\b/.test(i.args))
-    expect(build).toBeGreaterThan(-1)
-    const copied = buildStage.body.slice(0, build).filter((i) => i.op === 'COPY')
-    const sources = copies({ ...buildStage, body: copied }).flatMap((c) => c.sources)
+    const build = instructions(buildStage, 'RUN').find((i) => /\bnpm run build\b/.test(argsOf(i)))
+    expect(build).toBeDefined()
+    const buildLine = build?.getRange().start.line ?? -1
+    const sources = copies(buildStage)
+      .filter((c) => c.line < buildLine)
+      .flatMap((c) => c.sources)
     const needs = [
       'package.json',
       'package-lock.json',
@@ -139,72 +95,76 @@ describe('Dockerfile', () => {
 
   it('installs production dependencies only in the runtime stage, with NODE_ENV=production', () => {
     expect(runs(runtime)).toMatch(/\bnpm ci --omit=dev\b/)
+    for (const command of runs(runtime).split(/&&|;|\|\|/))
+      if (/\bnpm (ci|i|install)\b/.test(command)) expect(command, 'every install').toMatch(/--omit=dev\b/)
     expect(runs(runtime)).not.toMatch(/\bnpm run build\b/)
+    // A node_modules copied from the build stage would bring the dev dependencies along.
+    expect(copies(runtime).flatMap((c) => c.sources)).not.toContainEqual(
+      expect.stringMatching(/node_modules/),
+    )
     expect(runtimeEnv.NODE_ENV).toBe('production')
   })
 
-  it('copies dist/ from the build stage and package.json next to it (docs.js imports ../../package.json)', () => {
-    const dist = copies(runtime).find((c) => c.sources.some((s) => /^\/app\/dist\/?$|^dist\/?$/.test(s)))
-    expect(dist?.from).toBe(buildStage.name)
-    const distDir = posix.resolve(workdir, dist?.dest ?? '')
-    expect(distDir).toBe(posix.join(workdir, 'dist'))
-    expect(read('src/http/routes/docs.ts')).toContain("from '../../../package.json'")
-    const pkgCopy = copies(runtime).find((c) => c.from === undefined && c.sources.includes('package.json'))
-    expect(pkgCopy && posix.resolve(workdir, pkgCopy.dest)).toBe(posix.resolve(distDir, 'routes', '../..'))
+  it('copies only the bundle from the build stage: the simulator and dist/ as tsc wrote it stay out', () => {
+    const fromBuild = copies(runtime).filter((c) => c.from === buildStage.name)
+    expect(fromBuild.flatMap((c) => c.sources)).toEqual(['/app/dist/bundle'])
+    expect(posix.resolve(workdir, fromBuild[0]?.dest ?? '')).toBe(posix.join(workdir, 'dist/bundle'))
+  })
+
+  it('builds the simulator as a target of its own, from its bundle, as a non-root user', () => {
+    const sim = dockerfile.find((s) => s.name === 'simulator')
+    expect(sim, 'a simulator stage').toBeDefined()
+    if (!sim) return
+    expect(copies(sim).flatMap((c) => c.sources)).toEqual(['/app/dist/simulator'])
+    expect(execForm(lastArgs(sim, 'CMD') ?? '')).toEqual(['node', 'dist/simulator/simulator.mjs'])
+    expect(lastArgs(sim, 'USER')).toBe('node')
+    expect(read('scripts/bundle.ts')).toContain("'../src/simulator/main.ts'")
   })
 
   it('listens on 0.0.0.0 and exposes the PORT it sets', () => {
     const config = loadConfig({ ...runtimeEnv, ...DUMMY_SECRETS })
     expect(config.host).toBe('0.0.0.0')
-    expect(args(runtime, 'EXPOSE').flatMap((e) => e.split(/\s+/))).toEqual([String(config.port)])
+    const exposed = instructions(runtime, 'EXPOSE').flatMap((e) => e.getArguments().map((a) => a.getValue()))
+    expect(exposed).toEqual([String(config.port)])
   })
 
   it('runs as a non-root user', () => {
-    const user = args(runtime, 'USER').at(-1)
+    const user = lastArgs(runtime, 'USER')
     expect(user).toBeDefined()
     expect(user).not.toMatch(/^(root|0)(:|$)/)
   })
 
   it('checks liveness on /healthz with node (the slim image has no curl)', () => {
-    const check = args(runtime, 'HEALTHCHECK').at(-1) ?? ''
-    expect(check).toMatch(/\bCMD\b.*\bnode\b/)
-    expect(check).toContain('/healthz')
-    expect(check).not.toMatch(/\b(curl|wget)\b/)
+    const check = runtime.ast.getHEALTHCHECKs().at(-1)
+    expect(check?.getSubcommand()?.getValue()).toBe('CMD')
+    const command = argsOf(check!).replace(/^CMD\s+/, '')
+    const words = execForm(command) ?? command.split(/\s+/)
+    expect(words[0]).toBe('node')
+    expect(command).toContain('/healthz')
+    expect(command).not.toMatch(/\b(curl|wget)\b/)
   })
 
   it('starts the bundle (`node dist/bundle/consent-gate.mjs`) in exec form, as npm start does', () => {
-    const cmd = JSON.parse(args(runtime, 'CMD').at(-1) ?? 'null') as string[]
-    expect(cmd).toEqual(['node', 'dist/bundle/consent-gate.mjs'])
-    expect(pkg.scripts.start).toBe(cmd.join(' '))
-    expect(args(runtime, 'ENTRYPOINT')).toEqual([])
+    const cmd = lastArgs(runtime, 'CMD')
+    expect(execForm(cmd ?? ''), `exec form: ${cmd}`).toEqual(['node', 'dist/bundle/consent-gate.mjs'])
+    expect(pkg.scripts.start).toBe('node dist/bundle/consent-gate.mjs')
+    expect(runtime.ast.getENTRYPOINTs()).toEqual([])
   })
 
   it('labels the image with the package version', () => {
-    expect(args(runtime, 'LABEL').join(' ')).toContain(`org.opencontainers.image.version="${pkg.version}"`)
+    expect(stageLabels(runtime)['org.opencontainers.image.version']).toBe(pkg.version)
   })
 })
 
 describe('.dockerignore', () => {
-  const patterns = read('.dockerignore')
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'))
-  /** Docker's rules: a pattern also covers what is under a matching directory; the last match wins, `!` re-includes. */
-  const ignored = (path: string) => {
-    const covers = (p: string) =>
-      path.split('/').some((_, i, parts) => glob(p.replace(/^\//, '')).test(parts.slice(0, i + 1).join('/')))
-    let out = false
-    for (const p of patterns) if (covers(p.replace(/^!/, ''))) out = !p.startsWith('!')
-    return out
-  }
+  const ignored = dockerignore()
 
   it('keeps node_modules, .git, dist and .env out of the build context', () => {
     for (const path of ['node_modules', '.git', 'dist', '.env']) expect(ignored(path), path).toBe(true)
   })
 
   it('keeps everything the build copies', () => {
-    const copied = buildStage.body.filter((i) => i.op === 'COPY')
-    const sources = copies({ ...buildStage, body: copied }).flatMap((c) => c.sources)
+    const sources = copies(buildStage).flatMap((c) => c.sources)
     expect(sources).toContain('scripts/bundle.ts')
     for (const path of sources.flatMap((s) => (s.includes('*') ? [] : [s])))
       expect(ignored(path), path).toBe(false)
@@ -245,9 +205,11 @@ describe('docker-compose.yml', () => {
     for (const s of [gate, simulator]) {
       const context = typeof s.build === 'string' ? s.build : s.build?.context
       expect(context).toBe('.')
-      expect(s.image).toBe(`consent-gate:${pkg.version}`)
     }
-    expect(words(simulator.command)).toEqual(['node', 'dist/kaleyra/simulator-main.js'])
+    expect(gate.image).toBe(`consent-gate:${pkg.version}`)
+    expect(typeof simulator.build === 'string' ? undefined : simulator.build?.target).toBe('simulator')
+    expect(simulator.image).toBe(`consent-gate-simulator:${pkg.version}`)
+    expect(simulator.command).toBeUndefined()
   })
 
   it('sets only variables the gate reads, and a valid environment', () => {
@@ -257,9 +219,10 @@ describe('docker-compose.yml', () => {
   })
 
   it('sets only variables the simulator reads', () => {
-    const source = read(SIMULATOR_MAIN)
+    const source = read(SIMULATOR_MAIN) + read(SIMULATOR_OPTIONS)
     expect(Object.keys(simEnv).length).toBeGreaterThan(0)
-    for (const key of Object.keys(simEnv)) expect(source, key).toMatch(new RegExp(`\\benv\\.${key}\\b`))
+    for (const key of Object.keys(simEnv))
+      expect(source, key).toMatch(new RegExp(`\\benv\\.${key}\\b|\\b${key}: Type\\.`))
     expect(simEnv.SIMULATOR_HOST, 'reachable from the gate container').toBe('0.0.0.0')
   })
 

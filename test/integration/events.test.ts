@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { describe, expect, it } from 'vitest'
+import { BUSINESS, DAY_MS, T0, grant, useGates, type Harness } from '../helpers/gate.js'
 import { kaleyraBody, metaBody, post, replyMessage, sign } from '../helpers/webhooks.js'
+import { waitFor } from '../helpers/wait.js'
 
 const USER = '+919000000001'
 const BEARER = 'kaleyra-callback-token-0123'
@@ -12,23 +13,20 @@ const ENV = {
   META_APP_SECRET: SECRET,
   META_VERIFY_TOKEN: 'verify-me-please',
 }
-const GRANTED = [
-  { business: BUSINESS, user: USER, response: 'accept', can_perform_action: true, is_permanent: true },
-]
+const GRANTED = [grant(USER, { is_permanent: true, expiresAt: null })]
 const auth = { authorization: `Bearer ${BEARER}` }
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
-const kaleyra = (messages: unknown[], headers: Record<string, string> = auth) =>
+const kaleyra = (h: Harness, messages: unknown[], headers: Record<string, string> = auth) =>
   post(`${h.url}/webhooks/kaleyra`, kaleyraBody(BUSINESS, messages), headers)
 
 describe('POST /webhooks/kaleyra', () => {
   it('a reject makes the next check deny at once, with no upstream request', async () => {
-    h = await startHarness({ consents: GRANTED, env: ENV })
+    const h = await gates.start({ consents: GRANTED, env: ENV })
     expect((await h.canCall(USER)).body.allowed).toBe(true)
     h.clock.advance(2000)
-    const res = await kaleyra([
+    const res = await kaleyra(h, [
       replyMessage({ id: 'wamid.1', user: USER, at: T0 + 1000, response: 'reject' }),
     ])
     expect(res).toMatchObject({ status: 200, body: { received: 1, applied: 1 } })
@@ -39,9 +37,9 @@ describe('POST /webhooks/kaleyra', () => {
   })
 
   it('an accept allows at once and expires on time', async () => {
-    h = await startHarness({ consents: [], env: { ...ENV, CACHE_MAX_TTL_SECONDS: '3600' } })
+    const h = await gates.start({ consents: [], env: { ...ENV, CACHE_MAX_TTL_SECONDS: '3600' } })
     const expiresAt = T0 + 600_000
-    await kaleyra([replyMessage({ id: 'wamid.2', user: USER, at: T0, response: 'accept', expiresAt })])
+    await kaleyra(h, [replyMessage({ id: 'wamid.2', user: USER, at: T0, response: 'accept', expiresAt })])
     expect((await h.canCall(USER)).body).toMatchObject({
       allowed: true,
       reason: 'consent_granted',
@@ -56,8 +54,8 @@ describe('POST /webhooks/kaleyra', () => {
   })
 
   it('accepts an expiration_timestamp sent as a number, and a permanent accept without one', async () => {
-    h = await startHarness({ consents: [], env: ENV })
-    await kaleyra([
+    const h = await gates.start({ consents: [], env: ENV })
+    await kaleyra(h, [
       replyMessage({
         id: 'a',
         user: USER,
@@ -76,14 +74,14 @@ describe('POST /webhooks/kaleyra', () => {
   })
 
   it('accepts Basic auth as configured', async () => {
-    h = await startHarness({ consents: [], env: ENV })
+    const h = await gates.start({ consents: [], env: ENV })
     const basic = { authorization: `Basic ${Buffer.from(BASIC).toString('base64')}` }
-    const res = await kaleyra([replyMessage({ id: 'c', user: USER, at: T0, response: 'reject' })], basic)
+    const res = await kaleyra(h, [replyMessage({ id: 'c', user: USER, at: T0, response: 'reject' })], basic)
     expect(res.status).toBe(200)
   })
 
   it('applies a duplicate delivery once and ignores an older event', async () => {
-    h = await startHarness({ consents: [], env: ENV })
+    const h = await gates.start({ consents: [], env: ENV })
     const reject = replyMessage({ id: 'wamid.new', user: USER, at: T0 + 5000, response: 'reject' })
     const olderAccept = replyMessage({
       id: 'wamid.old',
@@ -92,9 +90,9 @@ describe('POST /webhooks/kaleyra', () => {
       response: 'accept',
       permanent: true,
     })
-    expect((await kaleyra([reject])).body.applied).toBe(1)
-    expect((await kaleyra([reject])).body).toMatchObject({ applied: 0, duplicates: 1 })
-    expect((await kaleyra([olderAccept])).body).toMatchObject({ applied: 0, outdated: 1 })
+    expect((await kaleyra(h, [reject])).body.applied).toBe(1)
+    expect((await kaleyra(h, [reject])).body).toMatchObject({ applied: 0, duplicates: 1 })
+    expect((await kaleyra(h, [olderAccept])).body).toMatchObject({ applied: 0, outdated: 1 })
     expect((await h.canCall(USER)).body).toMatchObject({
       allowed: false,
       reason: 'consent_rejected',
@@ -103,9 +101,11 @@ describe('POST /webhooks/kaleyra', () => {
   })
 
   it('applies a late reject even when Kaleyra answered after it: a deny never waits (fail closed)', async () => {
-    h = await startHarness({ consents: GRANTED, env: ENV })
+    const h = await gates.start({ consents: GRANTED, env: ENV })
     await h.canCall(USER)
-    const res = await kaleyra([replyMessage({ id: 'late', user: USER, at: T0 - 60_000, response: 'reject' })])
+    const res = await kaleyra(h, [
+      replyMessage({ id: 'late', user: USER, at: T0 - 60_000, response: 'reject' }),
+    ])
     expect(res.body.applied).toBe(1)
     expect((await h.canCall(USER)).body).toMatchObject({
       allowed: false,
@@ -115,9 +115,9 @@ describe('POST /webhooks/kaleyra', () => {
   })
 
   it('ignores an accept older than the answer Kaleyra gave', async () => {
-    h = await startHarness({ consents: [], env: ENV })
+    const h = await gates.start({ consents: [], env: ENV })
     await h.canCall(USER)
-    const res = await kaleyra([
+    const res = await kaleyra(h, [
       replyMessage({ id: 'old-accept', user: USER, at: T0 - 60_000, response: 'accept', permanent: true }),
     ])
     expect(res.body.outdated).toBe(1)
@@ -129,19 +129,19 @@ describe('POST /webhooks/kaleyra', () => {
   })
 
   it('lets a reject win over an accept stamped the same second, in any order', async () => {
-    h = await startHarness({ consents: [], env: ENV })
+    const h = await gates.start({ consents: [], env: ENV })
     h.clock.advance(5000)
     const at = T0 + 1000
-    await kaleyra([replyMessage({ id: 'rej', user: USER, at, response: 'reject' })])
+    await kaleyra(h, [replyMessage({ id: 'rej', user: USER, at, response: 'reject' })])
     expect(
-      (await kaleyra([replyMessage({ id: 'acc', user: USER, at, response: 'accept', permanent: true })])).body
-        .outdated,
+      (await kaleyra(h, [replyMessage({ id: 'acc', user: USER, at, response: 'accept', permanent: true })]))
+        .body.outdated,
     ).toBe(1)
     expect((await h.canCall(USER)).body.reason).toBe('consent_rejected')
   })
 
   it('acknowledges and ignores other message types', async () => {
-    h = await startHarness({ consents: [], env: ENV })
+    const h = await gates.start({ consents: [], env: ENV })
     const text = {
       from: '919000000001',
       id: 'wamid.text',
@@ -149,7 +149,7 @@ describe('POST /webhooks/kaleyra', () => {
       type: 'text',
       text: { body: 'hi' },
     }
-    const res = await kaleyra([text])
+    const res = await kaleyra(h, [text])
     expect(res).toMatchObject({ status: 200, body: { received: 0, ignored: 1 } })
   })
 
@@ -161,8 +161,8 @@ describe('POST /webhooks/kaleyra', () => {
       { authorization: `Basic ${Buffer.from('kaleyra:wrong-password').toString('base64')}` },
     ],
   ])('answers 401 to %s and changes nothing', async (_name, headers) => {
-    h = await startHarness({ consents: GRANTED, env: ENV })
-    const res = await kaleyra([replyMessage({ id: 'x', user: USER, at: T0, response: 'reject' })], headers)
+    const h = await gates.start({ consents: GRANTED, env: ENV })
+    const res = await kaleyra(h, [replyMessage({ id: 'x', user: USER, at: T0, response: 'reject' })], headers)
     expect(res.status).toBe(401)
     expect(res.body.reason).toBe('unauthorized')
     expect((await h.canCall(USER)).body).toMatchObject({ allowed: true, source: 'upstream' })
@@ -182,7 +182,7 @@ describe('POST /webhooks/kaleyra', () => {
       kaleyraBody(BUSINESS, [replyMessage({ id: 'z', user: '+91abc', at: T0, response: 'reject' })]),
     ],
   ])('answers 400 to a body with %s and changes nothing', async (_name, body) => {
-    h = await startHarness({ consents: GRANTED, env: ENV })
+    const h = await gates.start({ consents: GRANTED, env: ENV })
     const good = replyMessage({ id: 'good', user: USER, at: T0, response: 'reject' })
     const payload = typeof body === 'string' ? body : JSON.parse(JSON.stringify(body))
     if (typeof payload !== 'string' && payload.meta_object) payload.meta_object.value.messages.unshift(good)
@@ -192,21 +192,21 @@ describe('POST /webhooks/kaleyra', () => {
   })
 
   it('is not registered without WEBHOOK_BEARER_TOKEN or WEBHOOK_BASIC_AUTH', async () => {
-    h = await startHarness({ consents: [] })
-    expect((await kaleyra([])).status).toBe(404)
+    const h = await gates.start({ consents: [] })
+    expect((await kaleyra(h, [])).status).toBe(404)
   })
 
   it.each([
     ['a reply sent before the lookup started (delivery lags)', {}],
     ['no caching of denies at all', { CACHE_NEGATIVE_TTL_SECONDS: '0' }],
   ])('lets a reject that arrives during a lookup win over its answer: %s', async (_name, extra) => {
-    h = await startHarness({ consents: GRANTED, env: { ...ENV, ...extra } })
+    const h = await gates.start({ consents: GRANTED, env: { ...ENV, ...extra } })
     h.clock.advance(3000)
     h.sim.setFault({ kind: 'latency', ms: 200 }, 1)
     const inflight = h.canCall(USER)
-    while (h.sim.requests.length === 0) await new Promise((r) => setTimeout(r, 5))
+    await waitFor(() => h.sim.requests.length > 0, 2000, 5)
     // The user replied 2 s before the lookup began; the webhook only reaches the gate now.
-    await kaleyra([replyMessage({ id: 'during', user: USER, at: T0 + 1000, response: 'reject' })])
+    await kaleyra(h, [replyMessage({ id: 'during', user: USER, at: T0 + 1000, response: 'reject' })])
     expect((await inflight).body).toMatchObject({
       allowed: false,
       reason: 'consent_rejected',
@@ -221,7 +221,7 @@ describe('POST /webhooks/kaleyra', () => {
 
 describe('/webhooks/meta', () => {
   it('answers the subscription handshake only with the right verify token', async () => {
-    h = await startHarness({ consents: [], env: ENV })
+    const h = await gates.start({ consents: [], env: ENV })
     const ok = await h.get(
       '/webhooks/meta?hub.mode=subscribe&hub.verify_token=verify-me-please&hub.challenge=1158201444',
     )
@@ -234,7 +234,7 @@ describe('/webhooks/meta', () => {
   })
 
   it('applies a delivery signed with META_APP_SECRET', async () => {
-    h = await startHarness({ consents: GRANTED, env: ENV })
+    const h = await gates.start({ consents: GRANTED, env: ENV })
     const raw = JSON.stringify(
       metaBody(BUSINESS, [
         replyMessage({ id: 'm1', user: USER, at: T0, response: 'reject', source: 'automatic' }),
@@ -254,7 +254,7 @@ describe('/webhooks/meta', () => {
     ['a signature made with another secret', 'other'],
     ['a signature of another body', 'body'],
   ])('answers 401 to %s and changes nothing', async (_name, variant) => {
-    h = await startHarness({ consents: GRANTED, env: ENV })
+    const h = await gates.start({ consents: GRANTED, env: ENV })
     const raw = JSON.stringify(
       metaBody(BUSINESS, [replyMessage({ id: 'm2', user: USER, at: T0, response: 'reject' })]),
     )
@@ -270,7 +270,7 @@ describe('/webhooks/meta', () => {
   })
 
   it('answers 400 to a signed body that is not a Meta delivery', async () => {
-    h = await startHarness({ consents: [], env: ENV })
+    const h = await gates.start({ consents: [], env: ENV })
     for (const raw of ['not json', JSON.stringify({ hello: 'world' })]) {
       expect(
         (await post(`${h.url}/webhooks/meta`, raw, { 'x-hub-signature-256': sign(raw, SECRET) })).status,
@@ -279,7 +279,7 @@ describe('/webhooks/meta', () => {
   })
 
   it('is not registered without META_APP_SECRET and META_VERIFY_TOKEN', async () => {
-    h = await startHarness({ consents: [] })
+    const h = await gates.start({ consents: [] })
     expect((await post(`${h.url}/webhooks/meta`, '{}')).status).toBe(404)
     expect((await h.get('/webhooks/meta?hub.mode=subscribe')).status).toBe(404)
   })

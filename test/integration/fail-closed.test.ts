@@ -1,12 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { createKaleyraSimulator, type SimFault } from '../../src/kaleyra/simulator.js'
-import { BUSINESS, grant, startHarness, type Harness } from '../helpers/gate.js'
+import { describe, expect, it } from 'vitest'
+import { createKaleyraSimulator, type SimFault } from '../../src/simulator/simulator.js'
+import { BUSINESS, grant, useGates } from '../helpers/gate.js'
 
 const USER = '+919000000001'
 const GRANTED = [grant(USER)]
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
 describe('GET /can-call when Kaleyra cannot answer', () => {
   it.each<[string, SimFault]>([
@@ -18,7 +17,7 @@ describe('GET /can-call when Kaleyra cannot answer', () => {
     ['a connection reset', { kind: 'reset' }],
     ['a hang past the timeout', { kind: 'hang' }],
   ])('fails closed with 503 upstream_unavailable on %s', async (_name, fault) => {
-    h = await startHarness({ consents: GRANTED })
+    const h = await gates.start({ consents: GRANTED })
     h.sim.setFault(fault)
     const started = performance.now()
     const res = await h.canCall(USER)
@@ -32,7 +31,7 @@ describe('GET /can-call when Kaleyra cannot answer', () => {
   })
 
   it('passes Kaleyra Retry-After on when rate-limited', async () => {
-    h = await startHarness({ consents: GRANTED })
+    const h = await gates.start({ consents: GRANTED })
     h.sim.setFault({ kind: 'status', status: 429, retryAfter: '7' })
     const res = await h.canCall(USER)
     expect(res.status).toBe(503)
@@ -43,7 +42,7 @@ describe('GET /can-call when Kaleyra cannot answer', () => {
   it('answers upstream_auth_failed on a wrong key and shows that key nowhere', async () => {
     const secret = 'AXXWRONGKEYSECRET0123456789'
     const sim = createKaleyraSimulator({ consents: GRANTED })
-    h = await startHarness({ sim, env: { KALEYRA_API_KEY: secret }, logLevel: 'trace' })
+    const h = await gates.start({ sim, env: { KALEYRA_API_KEY: secret }, logLevel: 'trace' })
     const res = await h.canCall(USER)
     expect(res.status).toBe(503)
     expect(res.body).toMatchObject({ allowed: false, reason: 'upstream_auth_failed' })
@@ -55,7 +54,7 @@ describe('GET /can-call when Kaleyra cannot answer', () => {
   })
 
   it('never sends a bare + to Kaleyra', async () => {
-    h = await startHarness({ consents: GRANTED })
+    const h = await gates.start({ consents: GRANTED })
     expect((await h.canCall(USER)).body.allowed).toBe(true)
     expect(h.sim.requests[0]?.business).toEqual([BUSINESS])
   })
@@ -77,7 +76,7 @@ describe('GET /can-call with bad input', () => {
     ['a repeated user', `business=${ok}&user=${ok}&user=${ok}`, 'user'],
     ['fresh that is not a boolean', `business=${ok}&user=${ok}&fresh=maybe`, 'fresh'],
   ])('answers 400 invalid_request for %s and never asks Kaleyra', async (_name, query, named) => {
-    h = await startHarness({ consents: GRANTED })
+    const h = await gates.start({ consents: GRANTED })
     const res = await h.get(`/can-call?${query}`)
     expect(res.status).toBe(400)
     expect(res.body).toMatchObject({ allowed: false, reason: 'invalid_request' })
@@ -86,7 +85,7 @@ describe('GET /can-call with bad input', () => {
   })
 
   it('answers 404 in the same envelope for an unknown route', async () => {
-    h = await startHarness({ consents: GRANTED })
+    const h = await gates.start({ consents: GRANTED })
     const res = await h.get('/nope?user=%2B919000000001')
     expect(res.status).toBe(404)
     expect(res.body).toMatchObject({ allowed: false, reason: 'not_found' })

@@ -1,9 +1,10 @@
 import { once } from 'node:events'
 import { connect, type Socket } from 'node:net'
 import { request } from 'undici'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { expectContract } from '../helpers/contract.js'
-import { BUSINESS, T0, grant, startHarness, type Harness } from '../helpers/gate.js'
+import { BUSINESS, T0, grant, startHarness, useGates, type Harness } from '../helpers/gate.js'
+import { waitFor } from '../helpers/wait.js'
 import { kaleyraBody, metaBody, post, replyMessage, sign } from '../helpers/webhooks.js'
 
 const USER = '+919000000001'
@@ -13,11 +14,7 @@ const ENV = { WEBHOOK_BEARER_TOKEN: BEARER, META_APP_SECRET: SECRET }
 /** Epoch seconds some 317,000 years ahead: what made every later check of the pair a 500 before the bound. */
 const ABSURD_SECONDS = 10_000_000_000_000
 
-let h: Harness | undefined
-afterEach(async () => {
-  await h?.close()
-  h = undefined
-})
+const gates = useGates()
 
 const metaPost = (h: Harness, body: string | undefined, signature: string) =>
   request(`${h.url}/webhooks/meta`, {
@@ -31,13 +28,13 @@ const metaPost = (h: Harness, body: string | undefined, signature: string) =>
 
 describe('POST /webhooks/meta without a body', () => {
   it('answers 401 when the signature is not that of the empty body', async () => {
-    h = await startHarness({ env: ENV })
+    const h = await gates.start({ env: ENV })
     const res = await metaPost(h, undefined, sign('{}', SECRET))
     expect(res).toMatchObject({ status: 401, body: { allowed: false, reason: 'unauthorized' } })
   })
 
   it('answers 400 when the empty body is correctly signed, as it does to a signed body that is not JSON', async () => {
-    h = await startHarness({ env: ENV })
+    const h = await gates.start({ env: ENV })
     const empty = await metaPost(h, undefined, sign('', SECRET))
     expect(empty).toMatchObject({ status: 400, body: { allowed: false, reason: 'invalid_request' } })
     expect(empty.body.message).toMatch(/not JSON/)
@@ -59,7 +56,7 @@ describe('an expiration_timestamp no answer could format', () => {
   ])(
     'as %s: the Kaleyra callback is a 400 naming the field, and the pair still gets answers',
     async (_as, exp) => {
-      h = await startHarness({ env: ENV })
+      const h = await gates.start({ env: ENV })
       const res = await post(`${h.url}/webhooks/kaleyra`, kaleyraBody(BUSINESS, [absurdAccept(exp)]), {
         authorization: `Bearer ${BEARER}`,
       })
@@ -71,7 +68,7 @@ describe('an expiration_timestamp no answer could format', () => {
   )
 
   it('on Meta own webhook, signed: a 400 naming the field', async () => {
-    h = await startHarness({ env: ENV })
+    const h = await gates.start({ env: ENV })
     const raw = JSON.stringify(metaBody(BUSINESS, [absurdAccept(ABSURD_SECONDS)]))
     const res = await metaPost(h, raw, sign(raw, SECRET))
     expect(res).toMatchObject({ status: 400, body: { reason: 'invalid_request' } })
@@ -80,7 +77,7 @@ describe('an expiration_timestamp no answer could format', () => {
   })
 
   it('a message timestamp of more than ten digits is a 400 naming the field', async () => {
-    h = await startHarness({ env: ENV })
+    const h = await gates.start({ env: ENV })
     const message = {
       ...replyMessage({ id: 'm', user: USER, at: T0, response: 'reject' }),
       timestamp: '1'.repeat(11),
@@ -93,7 +90,7 @@ describe('an expiration_timestamp no answer could format', () => {
   })
 
   it('accepts the last second of the range, 9999999999, and answers with it', async () => {
-    h = await startHarness({ env: ENV })
+    const h = await gates.start({ env: ENV })
     const res = await post(
       `${h.url}/webhooks/kaleyra`,
       kaleyraBody(BUSINESS, [absurdAccept(9_999_999_999)]),
@@ -109,22 +106,13 @@ describe('an expiration_timestamp no answer could format', () => {
   })
 
   it('from Kaleyra, fails the check closed with 503 upstream_unavailable: never a decision, never a 500', async () => {
-    h = await startHarness({ consents: [grant(USER, { expiresAt: Date.UTC(2300, 0, 1) })] })
+    const h = await gates.start({ consents: [grant(USER, { expiresAt: Date.UTC(2300, 0, 1) })] })
     const res = await h.canCall(USER)
     expect(res).toMatchObject({ status: 503, body: { allowed: false, reason: 'upstream_unavailable' } })
     expect(res.body.message).toMatch(/expiration timestamp/)
     expect(res.headers['retry-after']).toBeDefined()
   })
 })
-
-/** Polls a condition the test can observe, with a bound instead of a guessed sleep. */
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
 
 /**
  * A request whose headers are sent up to their last line: Node counts the connection active once it has read the
@@ -136,7 +124,8 @@ async function startRequest(gate: Harness, path: string) {
   const socket = connect(Number(new URL(gate.url).port), '127.0.0.1')
   const [serverSide] = await accepted
   socket.write(head)
-  await until(() => serverSide.bytesRead >= Buffer.byteLength(head), 'the gate read the request head')
+  // The gate has read the request head.
+  await waitFor(() => serverSide.bytesRead >= Buffer.byteLength(head), 5000, 5)
   return {
     destroy: () => socket.destroy(),
     async finish() {
@@ -165,7 +154,8 @@ describe('a request that arrives while the gate shuts down', () => {
     const [check, unknown, ready] = pending
     const closed = gate.gate.close()
     try {
-      await until(() => !gate.gate.server.listening, 'the gate stopped accepting connections')
+      // The gate stopped accepting connections.
+      await waitFor(() => !gate.gate.server.listening, 5000, 5)
 
       const refused = await check!.finish()
       expect(refused.status).toBe(503)

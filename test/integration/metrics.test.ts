@@ -1,14 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format'
-import { grant, startHarness, type Harness } from '../helpers/gate.js'
+import { grant, useGates, type Harness } from '../helpers/gate.js'
 
 const USER = '+919000000001'
 const CONSENTS = [grant(USER)]
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
-async function scrape(): Promise<{ text: string; families: Map<string, MetricFamily> }> {
+async function scrape(h: Harness): Promise<{ text: string; families: Map<string, MetricFamily> }> {
   const res = await h.get('/metrics')
   expect(res.status).toBe(200)
   expect(res.headers['content-type']).toContain('text/plain')
@@ -21,14 +20,14 @@ const sample = (f: MetricFamily | undefined, labels: Record<string, string>) =>
 
 describe('GET /metrics', () => {
   it('counts decisions, cache lookups and upstream requests by label', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '0' } })
+    const h = await gates.start({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '0' } })
     await h.canCall(USER) // miss
     await h.canCall(USER) // hit
     await h.canCall('+919000000009') // miss, no_consent
     await h.get('/can-call?business=x&user=y') // 400
     h.sim.setFault({ kind: 'status', status: 500 }, 1)
     await h.canCall('+919000000008') // 503
-    const { families } = await scrape()
+    const { families } = await scrape(h)
     const decisions = families.get('consent_gate_decisions_total')
     expect(sample(decisions, { reason: 'consent_granted', source: 'upstream' })).toBe(1)
     expect(sample(decisions, { reason: 'consent_granted', source: 'cache' })).toBe(1)
@@ -48,7 +47,7 @@ describe('GET /metrics', () => {
   })
 
   it('counts coalesced lookups and upstream outcomes auth_failed, rate_limited and timeout', async () => {
-    h = await startHarness({ consents: CONSENTS })
+    const h = await gates.start({ consents: CONSENTS })
     h.sim.setFault({ kind: 'latency', ms: 50 }, 1)
     await Promise.all([h.canCall(USER), h.canCall(USER), h.canCall(USER)])
     h.sim.setFault({ kind: 'status', status: 401 }, 1)
@@ -57,7 +56,7 @@ describe('GET /metrics', () => {
     await h.canCall('+919000000003')
     h.sim.setFault({ kind: 'hang' }, 1)
     await h.canCall('+919000000004')
-    const { families } = await scrape()
+    const { families } = await scrape(h)
     expect(sample(families.get('consent_gate_cache_lookups_total'), { result: 'coalesced' })).toBe(2)
     const upstream = families.get('consent_gate_upstream_requests_total')
     for (const outcome of ['auth_failed', 'rate_limited', 'timeout'])
@@ -65,12 +64,12 @@ describe('GET /metrics', () => {
   })
 
   it('times requests by route template and status code, never by URL', async () => {
-    h = await startHarness({ consents: CONSENTS })
+    const h = await gates.start({ consents: CONSENTS })
     // onResponse runs after the answer is sent: the later requests give the earlier hooks time to run.
     await h.get('/healthz')
     await h.canCall(USER)
     await h.get('/readyz')
-    const { families, text } = await scrape()
+    const { families, text } = await scrape(h)
     // parse-prometheus-text-format folds labelled histograms together, so their series are read from the text.
     expect(families.get('consent_gate_http_request_duration_seconds')?.type).toBe('HISTOGRAM')
     const count = (route: string) =>
@@ -88,8 +87,8 @@ describe('GET /metrics', () => {
   })
 
   it('follows Prometheus naming: HELP on every family, _total on counters, base units', async () => {
-    h = await startHarness({ consents: CONSENTS, deps: { defaultMetrics: true } })
-    const { families, text } = await scrape()
+    const h = await gates.start({ consents: CONSENTS, deps: { defaultMetrics: true } })
+    const { families, text } = await scrape(h)
     expect(families.size).toBeGreaterThan(10)
     for (const f of families.values()) {
       expect(f.help, f.name).not.toBe('')

@@ -3,9 +3,9 @@
 // really drives a gate (with its caller token) through every consent reason. No Docker engine runs here.
 import { spawn } from 'node:child_process'
 import { posix } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { demoConsents } from '../../src/kaleyra/simulator-seed.js'
+import { demoConsents } from '../../src/simulator/seed.js'
 import { buildDashboard } from '../../scripts/observability/dashboard.js'
 import {
   ALERTS,
@@ -24,7 +24,7 @@ import {
   words,
   type ComposeFile,
 } from '../helpers/deploy-files.js'
-import { T0, startHarness, type Harness } from '../helpers/gate.js'
+import { T0, useGates } from '../helpers/gate.js'
 
 const TOKEN = 'a1'.repeat(16)
 const compose = interpolateAll(parse(read('docker-compose.yml')) as ComposeFile, {
@@ -151,11 +151,10 @@ function loadgen(env: Record<string, string>): Promise<{ code: number | null; ou
 }
 
 describe('scripts/loadgen.ts', () => {
-  let h: Harness | undefined
-  afterEach(async () => h?.close())
+  const gates = useGates()
 
   it('drives a gate with its caller token through every consent reason, a streak and a bad request', async () => {
-    h = await startHarness({
+    const h = await gates.start({
       consents: demoConsents(T0),
       logLevel: 'silent',
       env: { GATE_API_TOKENS: TOKEN, UPSTREAM_MAX_RPS: '0' },
@@ -184,7 +183,7 @@ describe('scripts/loadgen.ts', () => {
   }, 30_000)
 
   it('exits 1 when nothing answers 200 (a wrong token), and on a bad setting, naming it', async () => {
-    h = await startHarness({ logLevel: 'silent', env: { GATE_API_TOKENS: TOKEN } })
+    const h = await gates.start({ logLevel: 'silent', env: { GATE_API_TOKENS: TOKEN } })
     const refused = await loadgen({
       GATE_URL: h.url,
       GATE_API_TOKENS: 'b'.repeat(32),

@@ -1,20 +1,19 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { readFile } from 'node:fs/promises'
 import { generateOpenApiYaml } from '../../src/http/openapi.js'
-import { startHarness, type Harness } from '../helpers/gate.js'
+import { useGates } from '../helpers/gate.js'
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
 describe('health and documents', () => {
   it('answers /healthz and /readyz once listening', async () => {
-    h = await startHarness()
+    const h = await gates.start()
     expect(await h.get('/healthz')).toMatchObject({ status: 200, body: { status: 'ok' } })
     expect(await h.get('/readyz')).toMatchObject({ status: 200, body: { status: 'ready' } })
   })
 
   it('is not ready before it listens', async () => {
-    h = await startHarness()
+    await gates.start()
     const { buildApp } = await import('../../src/http/app.js')
     const { loadConfig } = await import('../../src/config/load.js')
     const { createLogger } = await import('../../src/observability/logger.js')
@@ -32,7 +31,7 @@ describe('health and documents', () => {
   })
 
   it('serves the OpenAPI document and Swagger UI', async () => {
-    h = await startHarness()
+    const h = await gates.start()
     const doc = await h.get('/openapi.json')
     expect(doc.body.openapi).toMatch(/^3\./)
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/can-call', '/healthz', '/readyz']))

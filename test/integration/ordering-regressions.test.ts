@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { BUSINESS, T0, grant, startHarness, type Harness } from '../helpers/gate.js'
+import { describe, expect, it } from 'vitest'
+import { BUSINESS, T0, grant, useGates, type Harness, type HarnessOptions } from '../helpers/gate.js'
 import { kaleyraBody, post, replyMessage } from '../helpers/webhooks.js'
 
 const USER = '+919000000001'
@@ -7,16 +7,8 @@ const BEARER = 'kaleyra-callback-token-0123'
 const ADMIN = 'admin-token-0123456789abc'
 const ENV = { WEBHOOK_BEARER_TOKEN: BEARER, ADMIN_API_TOKEN: ADMIN }
 
-let hs: Harness[] = []
-afterEach(async () => {
-  await Promise.all(hs.map((h) => h.close()))
-  hs = []
-})
-async function start(opts: Parameters<typeof startHarness>[0]) {
-  const h = await startHarness({ logLevel: 'warn', ...opts })
-  hs.push(h)
-  return h
-}
+const gates = useGates()
+const start = (opts: HarnessOptions) => gates.start({ logLevel: 'warn', ...opts })
 const hook = (h: Harness, r: Parameters<typeof replyMessage>[0]) =>
   post(`${h.url}/webhooks/kaleyra`, kaleyraBody(BUSINESS, [replyMessage(r)]), {
     authorization: `Bearer ${BEARER}`,

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { request } from 'undici'
 import { createManualClock } from '../../src/lib/clock.js'
-import { createKaleyraSimulator } from '../../src/kaleyra/simulator.js'
-import { BUSINESS, DAY_MS, T0, grant, startHarness, type Harness } from '../helpers/gate.js'
+import { createKaleyraSimulator } from '../../src/simulator/simulator.js'
+import { BUSINESS, DAY_MS, T0, grant, reject, useGates, type Harness } from '../helpers/gate.js'
+import { waitFor } from '../helpers/wait.js'
 import { kaleyraBody, metaBody, post, replyMessage, sign } from '../helpers/webhooks.js'
 
 /** Regressions of issue 11: each case answered allowed:true on the old code (docs/consent-ordering.md). */
@@ -11,18 +12,9 @@ const BEARER = 'kaleyra-callback-token-0123'
 const SECRET = 'meta-app-secret-0123456789'
 const ADMIN = 'admin-token-0123456789abc'
 const ENV = { WEBHOOK_BEARER_TOKEN: BEARER, META_APP_SECRET: SECRET, ADMIN_API_TOKEN: ADMIN }
-const REJECTED = [{ ...grant(USER), response: 'reject', can_perform_action: false }]
+const REJECTED = [reject(USER)]
 
-let harnesses: Harness[] = []
-afterEach(async () => {
-  await Promise.all(harnesses.map((h) => h.close()))
-  harnesses = []
-})
-async function start(opts: Parameters<typeof startHarness>[0]) {
-  const h = await startHarness(opts)
-  harnesses.push(h)
-  return h
-}
+const { start } = useGates()
 
 const accept = (id: string, at: number) =>
   replyMessage({ id, user: USER, at, response: 'accept', permanent: true })
@@ -120,7 +112,7 @@ describe('a lookup overtaken by a newer fact', () => {
     const h = await start({ consents: [grant(USER)], env: ENV })
     h.sim.setFault({ kind: 'latency', ms: 150 }, 1)
     const pending = h.canCall(USER)
-    await waitForRequests(h, 1)
+    await waitFor(() => h.sim.requests.length >= 1, 2000, 1)
     await outcome(h, { outcome: 'failed', error_code: 138006 })
     // The first grant was asked before the eviction; only the second, asked after it, may answer.
     expect((await pending).body).toMatchObject({ allowed: true, source: 'upstream' })
@@ -132,7 +124,7 @@ describe('a lookup overtaken by a newer fact', () => {
     h.clock.advance(60_000)
     h.sim.setFault({ kind: 'latency', ms: 150 }, 1)
     const pending = h.canCall(USER)
-    await waitForRequests(h, 1)
+    await waitFor(() => h.sim.requests.length >= 1, 2000, 1)
     expect((await kaleyra(h, [accept('late-during', h.clock.now() - 30_000)])).body.applied).toBe(1)
     expect((await pending).body.reason).toBe('consent_rejected')
     expect((await h.canCall(USER)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
@@ -153,11 +145,3 @@ describe('unanswered streaks under memory pressure', () => {
     expect(scrape).toMatch(/^consent_gate_streak_evictions_total\{state="counting"\} 1$/m)
   })
 })
-
-async function waitForRequests(h: Harness, n: number): Promise<void> {
-  const until = performance.now() + 2000
-  while (h.sim.requests.length < n) {
-    if (performance.now() > until) throw new Error(`Kaleyra saw ${h.sim.requests.length} of ${n} requests`)
-    await new Promise((r) => setImmediate(r))
-  }
-}

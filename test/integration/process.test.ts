@@ -4,13 +4,14 @@ import { once } from 'node:events'
 import { rm } from 'node:fs/promises'
 import { request } from 'undici'
 import { bundle } from '../../scripts/bundle.js'
-import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/kaleyra/simulator.js'
+import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/simulator/simulator.js'
+import { grant } from '../helpers/gate.js'
+import { waitFor } from '../helpers/wait.js'
 
 const SERVER = new URL('../../src/server.ts', import.meta.url).pathname
 // Inside the repository, so the packages the bundle leaves external resolve from node_modules as in production.
 const BUNDLE_DIR = new URL(`../../dist/test-bundle-${process.pid}/`, import.meta.url).pathname
 const USER = '+919000000001'
-const BUSINESS = '+918000000001'
 
 let child: ChildProcess | undefined
 let sim: KaleyraSimulator | undefined
@@ -42,12 +43,11 @@ function startServer(env: Record<string, string>) {
 
 /** The port the server printed in its "listening" log line. */
 async function listeningUrl(out: () => string): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out())
-    if (m?.[1]) return m[1]
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`server did not start: ${out()}`)
+  const listening = () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out())?.[1]
+  await waitFor(() => listening() !== undefined, 10_000, 50).catch(() => {
+    throw new Error(`server did not start: ${out()}`)
+  })
+  return listening()!
 }
 
 describe.each(ENTRIES)('the server process: $name', (entry) => {
@@ -64,11 +64,7 @@ describe.each(ENTRIES)('the server process: $name', (entry) => {
   })
 
   it('drains an in-flight check on SIGTERM and exits 0', async () => {
-    sim = createKaleyraSimulator({
-      consents: [
-        { business: BUSINESS, user: USER, response: 'accept', can_perform_action: true, is_permanent: true },
-      ],
-    })
+    sim = createKaleyraSimulator({ consents: [grant(USER, { is_permanent: true, expiresAt: null })] })
     await sim.listen(0)
     const s = startServer({
       KALEYRA_SID: sim.sid,
@@ -80,7 +76,7 @@ describe.each(ENTRIES)('the server process: $name', (entry) => {
     const url = await listeningUrl(s.out)
     sim.setFault({ kind: 'latency', ms: 400 })
     const inflight = request(`${url}/can-call?business=%2B918000000001&user=%2B919000000001`)
-    while (sim.requests.length === 0) await new Promise((r) => setTimeout(r, 10))
+    await waitFor(() => sim!.requests.length > 0, 5000)
     s.proc.kill('SIGTERM')
     const res = await inflight
     expect(res.statusCode).toBe(200)

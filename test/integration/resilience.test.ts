@@ -1,11 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { grant, startHarness, type Harness } from '../helpers/gate.js'
+import { describe, expect, it } from 'vitest'
+import { grant, useGates } from '../helpers/gate.js'
 
 const user = (i: number) => `+91900000${String(i).padStart(4, '0')}`
 const CONSENTS = Array.from({ length: 20 }, (_, i) => grant(user(i)))
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const started = performance.now()
@@ -15,7 +14,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 
 describe('retries', () => {
   it('retries 5xx and answers once Kaleyra recovers', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '2' } })
+    const h = await gates.start({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '2' } })
     h.sim.setFault({ kind: 'status', status: 502 }, 2)
     const res = await h.canCall(user(0))
     expect(res.body).toMatchObject({ allowed: true, source: 'upstream' })
@@ -23,21 +22,21 @@ describe('retries', () => {
   })
 
   it('retries a connection reset', async () => {
-    h = await startHarness({ consents: CONSENTS })
+    const h = await gates.start({ consents: CONSENTS })
     h.sim.setFault({ kind: 'reset' }, 1)
     expect((await h.canCall(user(0))).status).toBe(200)
     expect(h.sim.requests).toHaveLength(2)
   })
 
   it('gives up after UPSTREAM_RETRIES and fails closed', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '1' } })
+    const h = await gates.start({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '1' } })
     h.sim.setFault({ kind: 'status', status: 500 })
     expect((await h.canCall(user(0))).status).toBe(503)
     expect(h.sim.requests).toHaveLength(2)
   })
 
   it('never retries RBC001, a timeout or a malformed body', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '2' } })
+    const h = await gates.start({ consents: CONSENTS, env: { UPSTREAM_RETRIES: '2' } })
     for (const [i, fault] of [
       { kind: 'status', status: 401 },
       { kind: 'hang' },
@@ -51,7 +50,7 @@ describe('retries', () => {
   })
 
   it('honours Retry-After on 429 before retrying', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { CHECK_DEADLINE_MS: '3000' } })
+    const h = await gates.start({ consents: CONSENTS, env: { CHECK_DEADLINE_MS: '3000' } })
     h.sim.setFault({ kind: 'status', status: 429, retryAfter: '1' }, 1)
     const [res, ms] = await timed(() => h.canCall(user(0)))
     expect(res.body).toMatchObject({ allowed: true })
@@ -60,7 +59,7 @@ describe('retries', () => {
   })
 
   it('does not wait for a Retry-After longer than the deadline: fails at once and passes it on', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { CHECK_DEADLINE_MS: '2000' } })
+    const h = await gates.start({ consents: CONSENTS, env: { CHECK_DEADLINE_MS: '2000' } })
     h.sim.setFault({ kind: 'status', status: 429, retryAfter: '30' })
     const [res, ms] = await timed(() => h.canCall(user(0)))
     expect(res.status).toBe(503)
@@ -72,7 +71,7 @@ describe('retries', () => {
 
 describe('the per-check deadline', () => {
   it('answers within CHECK_DEADLINE_MS whatever Kaleyra does', async () => {
-    h = await startHarness({
+    const h = await gates.start({
       consents: CONSENTS,
       env: { UPSTREAM_TIMEOUT_MS: '2000', CHECK_DEADLINE_MS: '300' },
     })
@@ -84,7 +83,7 @@ describe('the per-check deadline', () => {
   })
 
   it('bounds retries and their backoff by the deadline too', async () => {
-    h = await startHarness({
+    const h = await gates.start({
       consents: CONSENTS,
       env: { UPSTREAM_RETRIES: '5', CHECK_DEADLINE_MS: '400' },
     })
@@ -99,7 +98,7 @@ describe('circuit breaker', () => {
   const env = { UPSTREAM_RETRIES: '0', BREAKER_FAILURE_THRESHOLD: '3', BREAKER_OPEN_MS: '10000' }
 
   it('opens after sustained failure, answers at once with Retry-After, and recovers through a probe', async () => {
-    h = await startHarness({ consents: CONSENTS, env })
+    const h = await gates.start({ consents: CONSENTS, env })
     await h.canCall(user(19)) // cached before the trouble
     h.sim.setFault({ kind: 'status', status: 500 })
     for (let i = 0; i < 3; i++) expect((await h.canCall(user(i))).status).toBe(503)
@@ -124,7 +123,7 @@ describe('circuit breaker', () => {
   })
 
   it('re-opens when the half-open probe fails', async () => {
-    h = await startHarness({ consents: CONSENTS, env })
+    const h = await gates.start({ consents: CONSENTS, env })
     h.sim.setFault({ kind: 'status', status: 500 })
     for (let i = 0; i < 3; i++) await h.canCall(user(i))
     h.clock.advance(10_000)
@@ -138,7 +137,7 @@ describe('circuit breaker', () => {
 
 describe('upstream budget', () => {
   it('answers 503 at once when misses overflow the in-flight slots and the queue', async () => {
-    h = await startHarness({
+    const h = await gates.start({
       consents: CONSENTS,
       env: {
         UPSTREAM_MAX_INFLIGHT: '1',
@@ -159,7 +158,7 @@ describe('upstream budget', () => {
   })
 
   it('paces upstream requests to UPSTREAM_MAX_RPS', async () => {
-    h = await startHarness({
+    const h = await gates.start({
       consents: CONSENTS,
       env: { UPSTREAM_MAX_RPS: '2', BATCH_WINDOW_MS: '0', CHECK_DEADLINE_MS: '5000' },
     })

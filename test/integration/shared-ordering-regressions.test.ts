@@ -8,27 +8,27 @@ import {
   createKaleyraSimulator,
   type KaleyraSimulator,
   type SimConsent,
-} from '../../src/kaleyra/simulator.js'
-import { BUSINESS, T0, grant, startHarness, type Harness } from '../helpers/gate.js'
-import { REDIS_URL, freshPrefix, waitFor } from '../helpers/redis.js'
+} from '../../src/simulator/simulator.js'
+import { BUSINESS, T0, grant, reject, useGates, type Harness } from '../helpers/gate.js'
+import { REDIS_URL, freshPrefix } from '../helpers/redis.js'
+import { waitFor } from '../helpers/wait.js'
 import { kaleyraBody, post, replyMessage } from '../helpers/webhooks.js'
 
 const USER = '+919000000001'
 const KEY = `${BUSINESS}|${USER}`
 const BEARER = 'kaleyra-callback-token-0123'
 const ADMIN = 'admin-token-0123456789abc'
-const REJECT = { ...grant(USER), response: 'reject', can_perform_action: false }
+const REJECT = reject(USER)
 
-let gates: Harness[] = []
 let cleanups: Array<() => unknown> = []
 afterEach(async () => {
-  await Promise.all(gates.map((g) => g.close()))
   for (const c of cleanups.reverse()) await c()
-  gates = []
   cleanups = []
 })
+// Registered after the hook above, so the gates close before the simulators and clients go.
+const gates = useGates()
 async function sharedGate(sim: KaleyraSimulator, prefix: string, env: Record<string, string> = {}) {
-  const g = await startHarness({
+  const g = await gates.start({
     sim,
     env: {
       REDIS_URL: REDIS_URL!,
@@ -39,7 +39,6 @@ async function sharedGate(sim: KaleyraSimulator, prefix: string, env: Record<str
     },
     logLevel: 'warn',
   })
-  gates.push(g)
   await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 10_000)
   return g
 }

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/kaleyra/simulator.js'
-import { BUSINESS, T0, grant, startHarness, type Harness } from '../helpers/gate.js'
-import { REDIS_URL, freePort, freshPrefix, ownRedis, waitFor } from '../helpers/redis.js'
+import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/simulator/simulator.js'
+import { BUSINESS, T0, grant, reject, useGates, type Harness } from '../helpers/gate.js'
+import { REDIS_URL, freePort, freshPrefix, ownRedis } from '../helpers/redis.js'
+import { waitFor } from '../helpers/wait.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { kaleyraBody, post, replyMessage } from '../helpers/webhooks.js'
 import { allowDecision } from '../helpers/decisions.js'
@@ -11,16 +12,15 @@ import { allowDecision } from '../helpers/decisions.js'
 const USER = '+919000000001'
 const KEY = `${BUSINESS}|${USER}`
 const BEARER = 'kaleyra-callback-token-0123'
-const REJECT = { ...grant(USER), response: 'reject', can_perform_action: false }
+const REJECT = reject(USER)
 
-let gates: Harness[] = []
 let cleanups: Array<() => Promise<unknown> | void> = []
 afterEach(async () => {
-  await Promise.all(gates.map((g) => g.close()))
   for (const c of cleanups.reverse()) await c()
-  gates = []
   cleanups = []
 })
+// Registered after the hook above, so the gates close before their Redis, proxy and clients go.
+const gates = useGates()
 
 async function sharedGate(
   sim: KaleyraSimulator,
@@ -28,12 +28,11 @@ async function sharedGate(
   prefix: string,
   env: Record<string, string> = {},
 ) {
-  const g = await startHarness({
+  const g = await gates.start({
     sim,
     env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix, WEBHOOK_BEARER_TOKEN: BEARER, ...env },
     logLevel: 'warn',
   })
-  gates.push(g)
   await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 10_000)
   return g
 }

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { createKaleyraSimulator } from '../../src/kaleyra/simulator.js'
-import { BUSINESS, grant, startHarness, type Harness } from '../helpers/gate.js'
-import { REDIS_URL, freePort, freshPrefix, ownRedis, waitFor } from '../helpers/redis.js'
+import { createKaleyraSimulator } from '../../src/simulator/simulator.js'
+import { BUSINESS, grant, useGates } from '../helpers/gate.js'
+import { REDIS_URL, freePort, freshPrefix, ownRedis } from '../helpers/redis.js'
+import { waitFor } from '../helpers/wait.js'
 import { kaleyraBody, post, replyMessage } from '../helpers/webhooks.js'
 
 const USER = '+919000000001'
@@ -11,6 +12,8 @@ afterEach(async () => {
   for (const c of cleanups.reverse()) await c()
   cleanups = []
 })
+// Registered after the hook above, so the gate closes before its Redis stops.
+const gates = useGates()
 
 describe.skipIf(!REDIS_URL)('ordering found by review: Redis returning', () => {
   it('keeps a reject applied while Redis was down when Redis returns, for its TTL', async () => {
@@ -19,12 +22,11 @@ describe.skipIf(!REDIS_URL)('ordering found by review: Redis returning', () => {
     cleanups.push(() => redis.stop())
     const sim = createKaleyraSimulator({ consents: [grant(USER)] })
     await sim.listen(0)
-    const g: Harness = await startHarness({
+    const g = await gates.start({
       sim,
       env: { REDIS_URL: redis.url, REDIS_KEY_PREFIX: freshPrefix(), WEBHOOK_BEARER_TOKEN: BEARER },
       logLevel: 'warn',
     })
-    cleanups.push(() => g.close())
     await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 10_000)
     await redis.stop()
     await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'degraded', 5000)

@@ -1,47 +1,37 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/kaleyra/simulator.js'
-import { BUSINESS, DAY_MS, T0, startHarness, type Harness } from '../helpers/gate.js'
-import { REDIS_URL, freePort, freshPrefix, ownRedis, waitFor } from '../helpers/redis.js'
+import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/simulator/simulator.js'
+import { BUSINESS, T0, grant, reject, useGates, type Harness } from '../helpers/gate.js'
+import { REDIS_URL, freePort, freshPrefix, ownRedis } from '../helpers/redis.js'
+import { waitFor } from '../helpers/wait.js'
 import { kaleyraBody, post, replyMessage } from '../helpers/webhooks.js'
 import { allowDecision } from '../helpers/decisions.js'
 
 const USER = '+919000000001'
 const BEARER = 'kaleyra-callback-token-0123'
-const consent = (user: string, expiresAt = T0 + DAY_MS) => ({
-  business: BUSINESS,
-  user,
-  response: 'accept',
-  can_perform_action: true,
-  is_permanent: false,
-  expiresAt,
-})
 
-let gates: Harness[] = []
 let sim: KaleyraSimulator
 let stops: Array<() => Promise<void>> = []
 afterEach(async () => {
-  await Promise.all(gates.map((g) => g.close()))
   for (const stop of stops) await stop()
-  gates = []
   stops = []
 })
+// Registered after the hook above, so the gates close before their Redis stops.
+const gates = useGates()
 
 let currentPrefix = ''
 
 /** Two sidecars sharing one Redis and one Kaleyra. */
 async function twoGates(url: string, env: Record<string, string> = {}) {
-  sim = createKaleyraSimulator({ consents: [consent(USER), consent('+919000000002')] })
+  sim = createKaleyraSimulator({ consents: [grant(USER), grant('+919000000002')] })
   await sim.listen(0)
   currentPrefix = freshPrefix()
   const shared = { REDIS_URL: url, REDIS_KEY_PREFIX: currentPrefix, WEBHOOK_BEARER_TOKEN: BEARER, ...env }
-  const a = await startHarness({ sim, env: shared, logLevel: 'warn' })
-  const b = await startHarness({ sim, env: shared, logLevel: 'warn' })
-  gates = [a, b]
+  const a = await gates.start({ sim, env: shared, logLevel: 'warn' })
+  const b = await gates.start({ sim, env: shared, logLevel: 'warn' })
+  // Connected means a gate hears its own heartbeat through the subscription that brings the other's events.
   await waitFor(async () => (await a.get('/readyz')).body.shared.mode === 'connected', 10_000)
   await waitFor(async () => (await b.get('/readyz')).body.shared.mode === 'connected', 10_000)
-  // Subscriptions follow readiness by a round trip.
-  await new Promise((r) => setTimeout(r, 50))
   return [a, b] as const
 }
 
@@ -91,12 +81,11 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
     for (let i = 0; i < 2; i++) {
       await post(`${a.url}/call-outcomes`, { business: BUSINESS, user: USER, outcome: 'unanswered' })
     }
-    const late = await startHarness({
+    const late = await gates.start({
       sim,
       env: { REDIS_URL: url, REDIS_KEY_PREFIX: currentPrefix, UNANSWERED_STREAK_LIMIT: '2' },
       logLevel: 'warn',
     })
-    gates.push(late)
     await waitFor(async () => (await late.get('/readyz')).body.shared.mode === 'connected', 10_000)
     expect((await late.canCall(USER)).body.reason).toBe('unanswered_streak')
   })
@@ -135,13 +124,12 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
 
   it('never lets a Redis TTL outlive the consent expiry', async () => {
     const prefix = freshPrefix()
-    sim = createKaleyraSimulator({ consents: [consent(USER, T0 + 60_000)] })
+    sim = createKaleyraSimulator({ consents: [grant(USER, { expiresAt: T0 + 60_000 })] })
     await sim.listen(0)
-    const g = await startHarness({
+    const g = await gates.start({
       sim,
       env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix, CACHE_MAX_TTL_SECONDS: '3600' },
     })
-    gates = [g]
     await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 10_000)
     await g.canCall(USER)
     await g.canCall('+919000000009')
@@ -162,11 +150,10 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
   it('never takes a shared allow past its consent expiry, whatever its Redis TTL says', async () => {
     const prefix = freshPrefix()
     sim = createKaleyraSimulator({
-      consents: [{ ...consent(USER), response: 'reject', can_perform_action: false }],
+      consents: [reject(USER)],
     })
     await sim.listen(0)
-    const g = await startHarness({ sim, env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix } })
-    gates = [g]
+    const g = await gates.start({ sim, env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix } })
     await waitFor(async () => (await g.get('/readyz')).body.shared.mode === 'connected', 10_000)
     const admin = new Redis(url)
     try {
@@ -186,16 +173,16 @@ describe.skipIf(!REDIS_URL)('shared tier on Redis', () => {
   it('never logs REDIS_URL or its password', async () => {
     const password = 'redis-password-s3cr3t'
     const withPassword = url.replace('redis://', `redis://default:${password}@`)
-    sim = createKaleyraSimulator({ consents: [consent(USER)] })
+    sim = createKaleyraSimulator({ consents: [grant(USER)] })
     await sim.listen(0)
-    const g = await startHarness({
+    const g = await gates.start({
       sim,
       env: { REDIS_URL: withPassword, REDIS_KEY_PREFIX: freshPrefix() },
       logLevel: 'trace',
     })
-    gates = [g]
     expect((await g.canCall(USER)).body).toMatchObject({ allowed: true, source: 'upstream' })
-    await new Promise((r) => setTimeout(r, 200))
+    // The lines of connecting with the password are written too (this Redis takes any: no requirepass).
+    await waitFor(() => g.logs.text().includes('redis connected'), 10_000)
     expect(g.logs.lines.length).toBeGreaterThan(0)
     expect(g.logs.text()).not.toContain(password)
     expect(g.logs.text()).not.toContain(withPassword)

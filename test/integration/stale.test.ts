@@ -1,29 +1,21 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { BUSINESS, T0, startHarness, type Harness } from '../helpers/gate.js'
+import { describe, expect, it } from 'vitest'
+import { T0, grant, reject, useGates } from '../helpers/gate.js'
 
 const GRANTED = '+919000000001'
 const SHORT = '+919000000002'
 const REJECTED = '+919000000003'
 const CONSENTS = [
-  { business: BUSINESS, user: GRANTED, response: 'accept', can_perform_action: true, is_permanent: true },
-  {
-    business: BUSINESS,
-    user: SHORT,
-    response: 'accept',
-    can_perform_action: true,
-    is_permanent: false,
-    expiresAt: T0 + 45_000,
-  },
-  { business: BUSINESS, user: REJECTED, response: 'reject', can_perform_action: false, is_permanent: false },
+  grant(GRANTED, { is_permanent: true, expiresAt: null }),
+  grant(SHORT, { expiresAt: T0 + 45_000 }),
+  reject(REJECTED, { expiresAt: null }),
 ]
 const ENV = { CACHE_MAX_TTL_SECONDS: '30', CACHE_NEGATIVE_TTL_SECONDS: '30', UPSTREAM_RETRIES: '0' }
 
-let h: Harness
-afterEach(async () => h?.close())
+const gates = useGates()
 
 describe('stale-if-error', () => {
   it('is off by default: past its TTL an entry never answers for a failing Kaleyra', async () => {
-    h = await startHarness({ consents: CONSENTS, env: ENV })
+    const h = await gates.start({ consents: CONSENTS, env: ENV })
     await h.canCall(GRANTED)
     h.clock.advance(30_000)
     h.sim.setFault({ kind: 'status', status: 500 })
@@ -31,7 +23,7 @@ describe('stale-if-error', () => {
   })
 
   it('answers with source "stale" within CACHE_STALE_IF_ERROR_SECONDS past the TTL, and not after', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { ...ENV, CACHE_STALE_IF_ERROR_SECONDS: '60' } })
+    const h = await gates.start({ consents: CONSENTS, env: { ...ENV, CACHE_STALE_IF_ERROR_SECONDS: '60' } })
     const first = await h.canCall(GRANTED)
     h.clock.advance(30_000)
     h.sim.setFault({ kind: 'status', status: 500 })
@@ -45,7 +37,7 @@ describe('stale-if-error', () => {
   })
 
   it('asks Kaleyra first: a stale entry is only the fallback', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { ...ENV, CACHE_STALE_IF_ERROR_SECONDS: '60' } })
+    const h = await gates.start({ consents: CONSENTS, env: { ...ENV, CACHE_STALE_IF_ERROR_SECONDS: '60' } })
     await h.canCall(GRANTED)
     h.clock.advance(30_000)
     expect((await h.canCall(GRANTED)).body.source).toBe('upstream')
@@ -53,7 +45,7 @@ describe('stale-if-error', () => {
   })
 
   it('never serves an allow past the consent expires_at', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { ...ENV, CACHE_STALE_IF_ERROR_SECONDS: '600' } })
+    const h = await gates.start({ consents: CONSENTS, env: { ...ENV, CACHE_STALE_IF_ERROR_SECONDS: '600' } })
     await h.canCall(SHORT)
     h.sim.setFault({ kind: 'status', status: 500 })
     h.clock.advance(44_999)
@@ -63,7 +55,7 @@ describe('stale-if-error', () => {
   })
 
   it('serves a stale deny too, and counts stale answers in a metric', async () => {
-    h = await startHarness({ consents: CONSENTS, env: { ...ENV, CACHE_STALE_IF_ERROR_SECONDS: '60' } })
+    const h = await gates.start({ consents: CONSENTS, env: { ...ENV, CACHE_STALE_IF_ERROR_SECONDS: '60' } })
     await h.canCall(REJECTED)
     h.clock.advance(31_000)
     h.sim.setFault({ kind: 'reset' })

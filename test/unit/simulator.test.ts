@@ -7,8 +7,8 @@ import {
   type KaleyraSimulator,
   type KaleyraSimulatorOptions,
   type SimConsent,
-} from '../../src/kaleyra/simulator.js'
-import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../../src/kaleyra/simulator-seed.js'
+} from '../../src/simulator/simulator.js'
+import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../../src/simulator/seed.js'
 import { checkSuccessEnvelope } from '../../src/upstream/kaleyra/wire.js'
 
 interface Envelope {
@@ -596,9 +596,9 @@ describe('demoConsents', () => {
   })
 })
 
-describe('simulator-main', () => {
+describe('simulator main', () => {
   it('logs its url without the api key and exits cleanly on SIGTERM', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/kaleyra/simulator-main.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/main.ts'], {
       env: {
         ...process.env,
         SIMULATOR_PORT: '0',

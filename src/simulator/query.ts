@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http'
-import type { SimRequest } from './simulator-types.js'
+import type { SimRequest } from './types.js'
 import { DEFAULT_PAGE_SIZE } from '../upstream/kaleyra/wire.js'
 
 /** The one route the simulator serves; the capture is the SID, checked against the simulator's own. */

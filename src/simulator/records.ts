@@ -1,5 +1,5 @@
-import { AUTH_FAILED, NOT_ALLOWED, badRequest, successReply, type Reply } from './simulator-replies.js'
-import type { KaleyraSimulatorOptions, SimConsent, SimRequest, SimState } from './simulator-types.js'
+import { AUTH_FAILED, NOT_ALLOWED, badRequest, successReply, type Reply } from './replies.js'
+import type { KaleyraSimulatorOptions, SimConsent, SimRequest, SimState } from './types.js'
 import type { KaleyraPermissionRecord } from '../upstream/kaleyra/wire.js'
 
 const MAX_PAGE_SIZE = 100

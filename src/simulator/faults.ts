@@ -1,6 +1,6 @@
 import http, { type ServerResponse } from 'node:http'
-import { envelope, send, successReply, type Reply } from './simulator-replies.js'
-import type { SimFault, SimRequest, SimState } from './simulator-types.js'
+import { envelope, send, successReply, type Reply } from './replies.js'
+import type { SimFault, SimRequest, SimState } from './types.js'
 import { DEFAULT_PAGE_SIZE } from '../upstream/kaleyra/wire.js'
 
 /** Which fault, if any, the next request gets: queued ones first, in order, then the standing one. */

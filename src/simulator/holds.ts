@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http'
-import type { SimHold, SimRequest } from './simulator-types.js'
+import type { SimHold, SimRequest } from './types.js'
 
 interface Held {
   q: SimRequest

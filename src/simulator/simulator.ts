@@ -1,17 +1,11 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createFaultSchedule, injectFault } from './simulator-faults.js'
-import { createHolds } from './simulator-holds.js'
-import { PERMISSIONS_PATH, readRequest } from './simulator-query.js'
-import { answer } from './simulator-records.js'
-import { NOT_FOUND, send } from './simulator-replies.js'
-import type {
-  KaleyraSimulator,
-  KaleyraSimulatorOptions,
-  SimConsent,
-  SimRequest,
-  SimState,
-} from './simulator-types.js'
+import { createFaultSchedule, injectFault } from './faults.js'
+import { createHolds } from './holds.js'
+import { PERMISSIONS_PATH, readRequest } from './query.js'
+import { answer } from './records.js'
+import { NOT_FOUND, send } from './replies.js'
+import type { KaleyraSimulator, KaleyraSimulatorOptions, SimConsent, SimRequest, SimState } from './types.js'
 
 // Importers keep one entry point; the pieces live in simulator-*.ts.
 export type {
@@ -21,7 +15,7 @@ export type {
   SimFault,
   SimHold,
   SimRequest,
-} from './simulator-types.js'
+} from './types.js'
 
 /** Everything one request needs besides the state the answer reads. */
 interface Running {

@@ -1,0 +1,88 @@
+import Type from 'typebox'
+import { Compile } from 'typebox/compile'
+import type { KaleyraSimulator } from './simulator.js'
+
+/**
+ * The simulator's own variables, read by the standalone simulator (`npm run simulator`, the compose service) and by
+ * `npm run demo`, which starts one in-process. Kept out of the gate's config: the service must not accept a setting
+ * it would ignore.
+ */
+const SimulatorEnvSchema = Type.Object({
+  SIMULATOR_HOST: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
+    description: 'Listen address of the simulator',
+  }),
+  SIMULATOR_PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    description: 'Port of the simulator (0: any free port)',
+  }),
+  SIMULATOR_SEED: Type.Union([Type.Literal('demo'), Type.Literal('empty')], {
+    default: 'demo',
+    description: 'Records it starts with: one per reason (demo), or none',
+  }),
+})
+
+export interface SimulatorOptions {
+  host: string
+  port: number
+  seed: 'demo' | 'empty'
+}
+
+/** A simulator variable that cannot be read; the message names it and never echoes a secret. */
+export class SimulatorConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    why: string,
+  ) {
+    super(`${variable} ${why}`)
+    this.name = 'SimulatorConfigError'
+  }
+}
+
+const checkEnv = Compile(SimulatorEnvSchema)
+const NAMES = ['SIMULATOR_HOST', 'SIMULATOR_PORT', 'SIMULATOR_SEED'] as const
+
+/**
+ * Reads the simulator's variables like the gate's config: trimmed, empty means unset, a bad one names itself.
+ * `defaultPort`: 8081 for the standalone simulator, 0 (any free port) for the demo.
+ */
+export function loadSimulatorOptions(
+  env: Record<string, string | undefined>,
+  defaultPort: number,
+): SimulatorOptions {
+  const raw: Record<string, unknown> = { SIMULATOR_PORT: defaultPort }
+  for (const name of NAMES) {
+    const value = env[name]?.trim() ?? ''
+    if (value !== '') raw[name] = name === 'SIMULATOR_PORT' && /^\d+$/.test(value) ? Number(value) : value
+  }
+  const value = checkEnv.Default(raw)
+  const first = checkEnv.Errors(value)[0]
+  if (first) {
+    const variable = first.instancePath.replace(/^\//, '')
+    const schema = SimulatorEnvSchema.properties[variable as (typeof NAMES)[number]] as {
+      description?: string
+    }
+    throw new SimulatorConfigError(variable, `is invalid: ${first.message} (${schema.description ?? ''})`)
+  }
+  const ok = value as { SIMULATOR_HOST: string; SIMULATOR_PORT: number; SIMULATOR_SEED: 'demo' | 'empty' }
+  return { host: ok.SIMULATOR_HOST, port: ok.SIMULATOR_PORT, seed: ok.SIMULATOR_SEED }
+}
+
+/**
+ * The environment loadConfig gets in the demo: the caller's own, pointed at the simulator. LOG_LEVEL defaults
+ * to 'warn' rather than 'info' so request logs do not bury the curl lines the demo prints.
+ */
+export function demoGateEnv(
+  env: Record<string, string | undefined>,
+  sim: Pick<KaleyraSimulator, 'sid' | 'apiKey' | 'url'>,
+): Record<string, string | undefined> {
+  return {
+    LOG_LEVEL: 'warn',
+    ...env,
+    KALEYRA_SID: sim.sid,
+    KALEYRA_API_KEY: sim.apiKey,
+    KALEYRA_BASE_URL: sim.url,
+  }
+}
