@@ -1,6 +1,6 @@
 import { describe, it, expect, vi } from 'vitest'
-import { createManualClock } from '../../src/lib/clock.js'
-import { createCircuitBreaker, type CircuitState } from '../../src/upstream/breaker.js'
+import { createManualClock } from '../../../src/lib/clock.js'
+import { createCircuitBreaker, type CircuitState } from '../../../src/upstream/breaker.js'
 
 function setup(failureThreshold = 3, openMs = 5000) {
   const clock = createManualClock()

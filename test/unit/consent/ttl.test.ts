@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
-import { allowDecision, denyDecision } from '../helpers/decisions.js'
+import { allowDecision, denyDecision } from '../../helpers/decisions.js'
 import fc from 'fast-check'
-import { decisionTtlMs, type TtlPolicy } from '../../src/consent/ttl.js'
+import { decisionTtlMs, type TtlPolicy } from '../../../src/consent/ttl.js'
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
 const SECOND = 1000

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { consentOf, decide, decideReason } from '../../src/consent/decide.js'
-import type { PermissionRecord } from '../../src/upstream/port.js'
+import { consentOf, decide, decideReason } from '../../../src/consent/decide.js'
+import type { PermissionRecord } from '../../../src/upstream/port.js'
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
 const MINUTE = 60_000

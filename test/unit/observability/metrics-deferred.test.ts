@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
-import { deferredCounter } from '../../src/observability/metrics-deferred.js'
+import { deferredCounter } from '../../../src/observability/metrics-deferred.js'
 
 const values = async (registry: Registry) =>
   Object.fromEntries(

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest'
-import { morePages, nextOffset, parseExpiry, readEnvelope } from '../../src/upstream/kaleyra/client.js'
-import { UpstreamError, parseRetryAfter, toUpstreamError } from '../../src/upstream/errors.js'
-import { recordExpiry } from '../../src/upstream/kaleyra/wire.js'
+import { morePages, nextOffset, parseExpiry, readEnvelope } from '../../../../src/upstream/kaleyra/client.js'
+import { UpstreamError, parseRetryAfter, toUpstreamError } from '../../../../src/upstream/errors.js'
+import { recordExpiry } from '../../../../src/upstream/kaleyra/wire.js'
 
 const NOW = Date.UTC(2025, 11, 9, 8, 0, 0)
 /** 2025-12-16T08:56:41Z, the expiry in Kaleyra's documented sample. */

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { normalizeUpstreamPhone, parsePhone } from '../../src/lib/phone.js'
+import { normalizeUpstreamPhone, parsePhone } from '../../../src/lib/phone.js'
 
 const E164 = /^\+[1-9]\d{7,14}$/
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { isTrustedDecision } from '../../src/schemas/decision.js'
-import { fromWire, fromWireMessage } from '../../src/shared/decision-wire.js'
-import { allowDecision, denyDecision } from '../helpers/decisions.js'
+import { isTrustedDecision } from '../../../src/schemas/decision.js'
+import { fromWire, fromWireMessage } from '../../../src/shared/decision-wire.js'
+import { allowDecision, denyDecision } from '../../helpers/decisions.js'
 
 const T = Date.UTC(2026, 10, 25, 12)
 const DAY = 86_400_000

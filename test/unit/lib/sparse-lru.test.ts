@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { sparseLru } from '../../src/lib/sparse-lru.js'
+import { sparseLru } from '../../../src/lib/sparse-lru.js'
 
 describe('sparseLru', () => {
   it('holds at most maxEntries, dropping the least recently used first', () => {

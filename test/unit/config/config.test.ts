@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { ConfigError, loadConfig, type Config } from '../../src/config/load.js'
+import { ConfigError, loadConfig, type Config } from '../../../src/config/load.js'
 
 const API_KEY = 'A7f3kQ9zXw2LmN8pR4tY6uV1bC5'
 const REQUIRED = { KALEYRA_SID: 'HXAP16XXXXXX97IN', KALEYRA_API_KEY: API_KEY }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { UpstreamError, isPerBusinessFailure, toUpstreamError } from '../../src/upstream/errors.js'
-import { readEnvelope } from '../../src/upstream/kaleyra/client.js'
+import { UpstreamError, isPerBusinessFailure, toUpstreamError } from '../../../src/upstream/errors.js'
+import { readEnvelope } from '../../../src/upstream/kaleyra/client.js'
 
 const NOW = Date.UTC(2026, 10, 25)
 const thrown = (fn: () => unknown): unknown => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SimulatorConfigError, demoGateEnv, loadSimulatorOptions } from '../../src/simulator/options.js'
+import { SimulatorConfigError, demoGateEnv, loadSimulatorOptions } from '../../../src/simulator/options.js'
 
 const sim = { sid: 'HXSIM1', apiKey: 'sim-key', url: 'http://127.0.0.1:4000' }
 

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest'
-import { allowDecision, denyDecision } from '../helpers/decisions.js'
+import { allowDecision, denyDecision } from '../../helpers/decisions.js'
 import fc from 'fast-check'
-import { createDecisionCache, pairKey, type DecisionCacheOptions } from '../../src/consent/cache.js'
-import { createManualClock } from '../../src/lib/clock.js'
+import { createDecisionCache, pairKey, type DecisionCacheOptions } from '../../../src/consent/cache.js'
+import { createManualClock } from '../../../src/lib/clock.js'
 
 const SECOND = 1000
 const MINUTE = 60 * SECOND

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isoTime } from '../../src/lib/iso-time.js'
+import { isoTime } from '../../../src/lib/iso-time.js'
 
 const LAST = 253_402_300_799_999
 

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { createPairBatcher } from '../../src/consent/batcher.js'
-import type { PermissionRecord } from '../../src/upstream/port.js'
+import { createPairBatcher } from '../../../src/consent/batcher.js'
+import type { PermissionRecord } from '../../../src/upstream/port.js'
 
 const B = '+918000000001'
 const record = (business: string, user: string): PermissionRecord => ({

@@ -1,5 +1,5 @@
 import { afterEach, describe, it, expect, vi } from 'vitest'
-import { BudgetExceededError, createUpstreamBudget, takeToken } from '../../src/upstream/budget.js'
+import { BudgetExceededError, createUpstreamBudget, takeToken } from '../../../src/upstream/budget.js'
 
 /** A promise the test settles by hand. */
 function deferred<T = string>() {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import { createManualClock } from '../../src/lib/clock.js'
-import { EVENT_MEMORY_MS } from '../../src/consent/events/memory.js'
-import { createPairFacts } from '../../src/consent/facts.js'
-import type { Decision } from '../../src/consent/decide.js'
-import { allowDecision, denyDecision } from '../helpers/decisions.js'
+import { createManualClock } from '../../../src/lib/clock.js'
+import { EVENT_MEMORY_MS } from '../../../src/consent/events/memory.js'
+import { createPairFacts } from '../../../src/consent/facts.js'
+import type { Decision } from '../../../src/consent/decide.js'
+import { allowDecision, denyDecision } from '../../helpers/decisions.js'
 
 const T0 = Date.UTC(2026, 10, 25, 12)
 const KEY = '+918000000001|+919000000001'

@@ -7,9 +7,9 @@ import {
   type KaleyraSimulator,
   type KaleyraSimulatorOptions,
   type SimConsent,
-} from '../../src/simulator/simulator.js'
-import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../../src/simulator/seed.js'
-import { checkSuccessEnvelope } from '../../src/upstream/kaleyra/wire.js'
+} from '../../../src/simulator/simulator.js'
+import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../../../src/simulator/seed.js'
+import { checkSuccessEnvelope } from '../../../src/upstream/kaleyra/wire.js'
 
 interface Envelope {
   code: string
