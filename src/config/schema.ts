@@ -19,7 +19,7 @@ const int = (def: number, minimum: number, maximum: number, description: string)
 
 /**
  * The environment, as one schema: the single source for validation, defaults and the README table.
- * Nothing outside this file and src/config/load.ts reads `process.env`.
+ * Only the entry points read `process.env`, and they hand it to loadConfig.
  */
 export const EnvSchema = Type.Object({
   KALEYRA_SID: Type.String({

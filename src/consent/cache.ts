@@ -55,9 +55,9 @@ export const pairKey = (business: string, user: string): string => [business, us
 export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
   const { clock } = opts
   const staleMs = opts.staleIfErrorMs ?? 0
-  // Each entry lives its TTL plus the stale window. Whether it is fresh is read from its remaining TTL, kept
-  // by lru-cache in typed arrays, so an entry is the decision itself with no wrapper. The injected clock
-  // drives expiry and is read on every check (ttlResolution 0), so a moved clock is seen at once.
+  // Each entry lives its TTL plus the stale window, and freshness is read from lru-cache's remaining TTL: an entry
+  // is the decision itself, with no wrapper. ttlResolution 0 reads the injected clock on every check: a moved clock
+  // is seen at once.
   const onEvict = opts.onCapacityEviction
   const lru = new LRUCache<string, Decision>({
     max: opts.maxEntries,

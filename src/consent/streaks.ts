@@ -1,7 +1,7 @@
 import { sparseLru } from '../lib/sparse-lru.js'
 import type { Clock } from '../lib/clock.js'
 
-/** Meta revokes a permission after 4 consecutive unanswered calls; the gate stops short of that. */
+/** Meta's permission-request horizon; Meta revokes after 4 consecutive unanswered calls, and the limit stops short. */
 const STREAK_TTL_MS = 7 * 86_400_000
 
 export interface StreakOptions {

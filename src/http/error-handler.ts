@@ -18,9 +18,8 @@ export function describeValidation(e: FastifySchemaValidationError | undefined):
 }
 
 /**
- * The error worth naming among a failed validation's: a value that fails a union (expiration_timestamp: a number
- * or a string) fails every branch, and "must be string" from the branch it was never meant for hides the bound it
- * broke in its own. So the first error that is not a type mismatch or the union's summary, else the first.
+ * The first error that is not a type mismatch or a union's summary: a value that fails a union (expiration_timestamp)
+ * fails every branch, and "must be string" from the branch it was never meant for hides the bound it broke.
  */
 export function mainValidationError<E extends FastifySchemaValidationError>(
   errors: readonly E[],

@@ -2,9 +2,8 @@ import pino from 'pino'
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 
 /**
- * Fastify gives each request a child logger bound to its id, a pino child per request. Only `debug` lines use it
- * on the hot path; above `debug` requests share the app's logger and the few lines logged per request (errors,
- * admin actions) name `reqId` themselves.
+ * A pino child per request costs the hot path, and only `debug` lines need it: above `debug` requests share the
+ * app's logger, and the few lines logged per request (errors, admin actions) name `reqId` themselves.
  */
 export function requestLoggerFactory(
   logger: FastifyBaseLogger,

@@ -53,11 +53,13 @@ export function invalidRequest(message: string): GateError {
   return new GateError('invalid_request', message)
 }
 
-/** Anything thrown while answering, as a public error: Fastify's 4xx keep their message, the rest is internal. */
+/**
+ * Anything thrown while answering, as a public error: Fastify's own 4xx (body too large, wrong content type...)
+ * keep their status and message; anything else is internal, its message never shown.
+ */
 export function toGateError(err: unknown): GateError {
   if (err instanceof GateError) return err
   const status = (err as { statusCode?: number } | null)?.statusCode ?? 500
-  // Fastify's own client errors (body too large, wrong content type...) keep their status and message.
   if (status >= 400 && status < 500) {
     return new GateError('invalid_request', (err as Error).message, { statusCode: status })
   }

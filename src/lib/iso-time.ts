@@ -12,9 +12,8 @@ const LAST_FOUR_DIGIT_YEAR_MS = 253_402_300_799_999
 
 /**
  * The latest instant the gate takes from outside (webhook timestamps and expiries, Kaleyra expiries), in epoch
- * seconds: 9999999999 (2286-11-20T17:46:39Z), the largest ten-digit second, so one bound reads the same as a
- * string pattern and as a number. Meta sends ten digits; more is milliseconds sent as seconds, or hostile input,
- * and would name an instant no answer can format.
+ * seconds: the largest ten-digit second (2286-11-20T17:46:39Z), so one bound reads the same as a string pattern and
+ * as a number. Meta sends ten digits; more is milliseconds sent as seconds, or hostile input.
  */
 export const LATEST_EPOCH_SECONDS = 9_999_999_999
 
@@ -35,9 +34,8 @@ export function isoTime(ms: number): string {
 }
 
 /**
- * Into the years 0000 to 9999, which RFC 3339 date-times (the answers' format) can write: Date would throw past
- * ±8.64e15 ms or on NaN, and write five- or six-digit years (`+010000-...`) before that. Nothing the gate accepts
- * reaches these edges (LATEST_EPOCH_SECONDS); NaN, which has no side, takes the earlier one.
+ * Into the years 0000 to 9999, all RFC 3339 can write: Date throws past ±8.64e15 ms or on NaN, and writes
+ * five- or six-digit years (`+010000-...`) before that. NaN, which has no side, takes the earlier edge.
  */
 function clamped(ms: number): number {
   if (Number.isNaN(ms)) return FIRST_FOUR_DIGIT_YEAR_MS

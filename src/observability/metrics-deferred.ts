@@ -1,10 +1,9 @@
 import { Counter, type CounterConfiguration } from 'prom-client'
 
 /**
- * A counter for the per-check hot path: an increment is an addition to a number kept per label values, handed to
- * prom-client when it collects (on every scrape). prom-client validates and hashes the labels on every inc(), even
- * through a labelled child: with the request histogram, ~10 µs of a cache hit's ~185 in a CPU profile
- * (bench/profile-diff.ts). One or two labels, whose values must be few (reason codes, sources, results).
+ * A counter for the per-check hot path, handed to prom-client only at scrape time: prom-client validates and hashes
+ * the labels on every inc(), ~10 µs of a cache hit's ~185 with the request histogram (bench/profile-diff.ts).
+ * One or two labels, whose values must be few (reason codes, sources, results).
  */
 export interface DeferredCounter {
   /** Adds 1 for these label values, in the order of `labelNames` (the second only with two labels). */

@@ -7,9 +7,8 @@ import {
 } from '../schemas/decision.js'
 
 /**
- * Decisions as other gates wrote them to Redis (entries and bus messages) are written as the cache keeps them and
- * read back only when they can be trusted. A decision another gate wrote, as this gate keeps it; undefined when
- * it cannot be trusted.
+ * A decision another gate wrote to Redis (an entry or a bus message), as this gate keeps it; undefined when it
+ * cannot be trusted, so a shared entry never invents a yes.
  */
 export function fromWire(value: unknown): Decision | undefined {
   return isTrustedDecision(value) ? flatDecision(value) : undefined

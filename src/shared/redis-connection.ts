@@ -20,9 +20,8 @@ const HEARTBEAT_MS = 250
 const HEARTBEAT_LOST_MS = 3000
 
 /**
- * Two ioredis connections: one for commands, one subscribed to the event channel. Shared mode needs both.
- * The offline queue is off, so a command fails at once while disconnected instead of waiting; every command is
- * bounded by `timeoutMs`; ioredis reconnects by itself.
+ * Two ioredis connections, one for commands and one subscribed to the event channel. The offline queue is off,
+ * so a command fails at once while disconnected instead of waiting for ioredis to reconnect.
  */
 export function connectRedis(opts: RedisConnectionOptions) {
   const id = randomUUID()

@@ -7,7 +7,7 @@ import { answer } from './records.js'
 import { NOT_FOUND, send } from './replies.js'
 import type { KaleyraSimulator, KaleyraSimulatorOptions, SimConsent, SimRequest, SimState } from './types.js'
 
-// Importers keep one entry point; the pieces live in simulator-*.ts.
+// Importers keep one entry point; the types live in types.ts.
 export type {
   KaleyraSimulator,
   KaleyraSimulatorOptions,

@@ -61,10 +61,9 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * In-flight slots with a bounded queue of waiters. cockatiel 3.2's bulkhead would fit, but it ignores the
- * signal of a queued call: an aborted waiter keeps its place until it reaches the head and is then dropped
- * without waking the next one, which can strand it. Here an aborted waiter leaves the queue at once, and a
- * freed slot is handed straight to the next waiter, so no newcomer can slip in between.
+ * In-flight slots with a bounded queue, instead of cockatiel 3.2's bulkhead, which keeps an aborted waiter queued and
+ * later drops it without waking the next one. Here an aborted waiter leaves at once, and a freed slot goes straight
+ * to the next waiter, so no newcomer slips in between.
  */
 function createSlots(max: number, maxQueue: number) {
   let active = 0

@@ -21,10 +21,9 @@ const plugin: FastifyPluginAsync = async (app) => {
 }
 
 /**
- * Requests that arrive while the gate drains (on a connection that was already open when the drain began) get
- * the gate's own 503 `overloaded` envelope with Retry-After: Fastify's return503OnClosing answer (off in
- * app.ts) has no `allowed`, so a dialer could not read it as a refusal. Routes marked `whileDraining` (probes and
- * metrics) still answer: /readyz saying `shutting_down` is what takes the pod out of its Service.
+ * Requests arriving while the gate drains get its own 503 `overloaded` envelope: Fastify's return503OnClosing
+ * answer (off in app.ts) has no `allowed`, so a dialer could not read it as a refusal. Probes and metrics
+ * (`whileDraining`) still answer, since /readyz saying `shutting_down` is what takes the pod out of its Service.
  */
 export const draining = fp(plugin, {
   name: 'consent-gate-draining',

@@ -32,9 +32,8 @@ const plugin: FastifyPluginAsync<Options> = async (app, { shed, sampleIntervalMs
 }
 
 /**
- * Under event-loop pressure a check is answered 503 `overloaded` at once instead of queueing until every
- * dialer times out. Public routes (probes, metrics) opt out through their route config. After draining: a
- * gate that shuts down says so, however loaded it is.
+ * Under event-loop pressure a check is answered 503 `overloaded` at once instead of queueing until every dialer
+ * times out; probes and metrics opt out (PUBLIC_ROUTE). After draining: a gate that shuts down says so, however loaded.
  */
 export const shedding = fp(plugin, {
   name: 'consent-gate-shedding',

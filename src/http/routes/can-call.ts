@@ -22,7 +22,7 @@ const ERROR_RESPONSES = { 400: InvalidRequestBody, 401: UnauthorizedBody, 503: U
  */
 const serializerCompiler = () => (data: unknown) => JSON.stringify(data)
 
-/** Each answer of these routes is a decision: logged and counted (app.ts). */
+/** Each answer of these routes is a decision: logged and counted (plugins/decisions.ts). */
 const CHECK_ROUTE = { decisionLog: true }
 
 /** The one question dialers ask before every call, one pair at a time or a campaign at once. */

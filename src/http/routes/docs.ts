@@ -27,9 +27,8 @@ const plugin: FastifyPluginAsync = async (app) => {
 }
 
 /**
- * OpenAPI document generated from the route schemas; never written by hand. Not encapsulated, unlike the route
- * plugins: swagger must see the routes registered beside it, and openapi.ts reads `app.swagger()` on the root.
- * After caller auth, so the documents' routes inherit its hook.
+ * Not encapsulated, unlike the route plugins: swagger must see the routes registered beside it, and openapi.ts
+ * reads `app.swagger()` on the root. After caller auth, so the documents' routes inherit its hook.
  */
 export const docs = fp(plugin, {
   name: 'consent-gate-docs',

@@ -119,11 +119,8 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
 }
 
 /**
- * Whether another page may hold records: a stricter record on a page never read would be missed. The next page
- * starts where nextOffset() says, so a page cut shorter than the `limit` Kaleyra echoes hides nothing. With
- * `total`, Kaleyra says whether more remain. Without it, a page as full as
- * Kaleyra's `limit` reads on; without that either, any page as full as Kaleyra's default (25) reads on, and only a
- * shorter page is surely the last. A page answered for another offset is an error.
+ * Whether another page may hold records: a stricter record on a page never read would be missed. Without `total`,
+ * only a page shorter than Kaleyra's `limit` (else its default, 25) is surely the last.
  */
 export function morePages(env: KaleyraSuccessEnvelope, at: number, pageSize: number): boolean {
   if (env.offset !== undefined && env.offset !== at) {
