@@ -122,6 +122,16 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
     })
   }
 
+  /**
+   * An answer not stored is still a fact at its time: no accept dated before it may grant afterwards. Its meaning
+   * is in doubt (a held reject or an overtaking fact refused it), so it counts as a deny on a tie, and the last
+   * event stays what an overtaken lookup answers.
+   */
+  function refused(key: string, atMs: number): void {
+    const held = view(key)
+    record(key, Math.max(atMs, held?.atMs ?? -Infinity), true, held?.lastEvent)
+  }
+
   const completeSince = () => Math.max(completeSinceMs, clock.now() - EVENT_MEMORY_MS)
 
   function judge(key: string, decision: Decision, fleet?: FleetVerdict): EventVerdict {
@@ -141,7 +151,10 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
     mark: (key) => ({ seq: view(key)?.seq ?? 0, atMs: clock.now() }),
     settle(key, decision, mark) {
       const deny = decision.allowed ? heldDeny(key) : undefined
-      if (deny) return { store: false, decision: deny }
+      if (deny) {
+        refused(key, decision.checkedAtMs)
+        return { store: false, decision: deny }
+      }
       const held = view(key)
       const overtaken = held !== undefined && held.seq > mark.seq
       // Only facts older than the question came meanwhile (a late event): Kaleyra knew them, unless a deny
@@ -158,6 +171,7 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
         )
         return { store: true, decision }
       }
+      refused(key, decision.checkedAtMs)
       return { store: false, decision: decision.allowed ? held.lastEvent : decision }
     },
     usable(key, decision, mark) {
