@@ -7,6 +7,11 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat'
 import * as statetimeline from '@grafana/grafana-foundation-sdk/statetimeline'
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries'
 
+/** Threshold colours every row uses. */
+export const GREEN = 'green'
+export const YELLOW = 'yellow'
+export const RED = 'red'
+
 export const DATASOURCE: common.DataSourceRef = { type: 'prometheus', uid: '${datasource}' }
 
 /** `name{job=~"$job", instance=~"$instance", ...matchers}`: a selector on the sidecars the variables pick. */

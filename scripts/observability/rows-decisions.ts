@@ -10,11 +10,10 @@ import {
   statPanel,
   timeSeries,
   type Row,
+  GREEN,
+  YELLOW,
+  RED,
 } from './panels.js'
-
-const GREEN = 'green'
-const YELLOW = 'yellow'
-const RED = 'red'
 
 const overview: Row = {
   title: 'Overview',

@@ -9,11 +9,10 @@ import {
   stateTimeline,
   timeSeries,
   type Row,
+  GREEN,
+  YELLOW,
+  RED,
 } from './panels.js'
-
-const GREEN = 'green'
-const YELLOW = 'yellow'
-const RED = 'red'
 
 const cache: Row = {
   title: 'Cache and latency',
