@@ -3,7 +3,7 @@ import { createManualClock } from '../../src/lib/clock.js'
 import type { KaleyraSimulator, SimHold, SimRequest } from '../../src/simulator/simulator.js'
 import { T0, startHarness, type Harness } from '../helpers/gate.js'
 import * as events from './events.js'
-import { ConsentModel, PAIRS, pairIndex, pairOf } from './model.js'
+import { modelForEnv, type ConsentModel, PAIRS, pairIndex, pairOf } from './model.js'
 import { describeOp, type Op, type RecordSpec } from './ops.js'
 import { BASE_ENV, emptyStats, type Variant } from './setup.js'
 
@@ -61,16 +61,7 @@ export class Driver {
     // The tiny-memory variant: the gate may drop evidence at any time (a bound the pairs never reach is none).
     const entries = Number(variant.env.CACHE_MAX_ENTRIES ?? Infinity)
     const bound = entries < PAIRS ? entries : undefined
-    this.model = new ConsentModel({
-      startMs: T0,
-      maxTtlMs: Number(this.env.CACHE_MAX_TTL_SECONDS ?? 300) * 1000,
-      unansweredLimit: Number(this.env.UNANSWERED_STREAK_LIMIT ?? 3),
-      trustWindowMs: Number(this.env.EVENT_TRUST_WINDOW_SECONDS) * 1000,
-      negativeTtlMs: Number(this.env.CACHE_NEGATIVE_TTL_SECONDS ?? 30) * 1000,
-      // MODEL_REFUSED_GRANTS=ignore: judge as the gate does today, not as the rule is written (see facts.ts).
-      refusedGrantsAreFacts: process.env.MODEL_REFUSED_GRANTS !== 'ignore',
-      bound,
-    })
+    this.model = modelForEnv(this.env, bound)
   }
 
   /** A fresh run on a reused simulator: its records (`initial`, one per pair), requests and faults are reset. */

@@ -1,3 +1,4 @@
+import { T0 } from '../helpers/gate.js'
 import {
   MEMORY_MS,
   describeFact,
@@ -61,6 +62,23 @@ export interface Answer {
  * The reference model: every fact each gate was told, per pair, in the order it was told; the Kaleyra records;
  * the streaks; the points where the gate may have lost evidence. judge() says whether an allow was legal.
  */
+/**
+ * A model judging a gate started with `env` (the gate's defaults where a variable is unset). `bound`: the memory
+ * bound when the pairs can reach it, so evidence may be dropped at any time.
+ */
+export function modelForEnv(env: Record<string, string | undefined>, bound?: number): ConsentModel {
+  return new ConsentModel({
+    startMs: T0,
+    maxTtlMs: Number(env.CACHE_MAX_TTL_SECONDS ?? 300) * 1000,
+    unansweredLimit: Number(env.UNANSWERED_STREAK_LIMIT ?? 3),
+    trustWindowMs: Number(env.EVENT_TRUST_WINDOW_SECONDS) * 1000,
+    negativeTtlMs: Number(env.CACHE_NEGATIVE_TTL_SECONDS ?? 30) * 1000,
+    // MODEL_REFUSED_GRANTS=ignore: judge as the first version of facts.ts did (refused grants recorded nothing).
+    refusedGrantsAreFacts: process.env.MODEL_REFUSED_GRANTS !== 'ignore',
+    bound,
+  })
+}
+
 export class ConsentModel {
   seq = 0
   readonly facts: Fact[][] = Array.from({ length: PAIRS }, () => [])

@@ -7,7 +7,7 @@ import { startTcpProxy } from '../helpers/tcp-proxy.js'
 import { waitFor } from '../helpers/wait.js'
 import * as events from './events.js'
 import { MEMORY_MS } from './facts.js'
-import { ConsentModel, PAIRS, pairIndex, pairName, pairOf } from './model.js'
+import { modelForEnv, type ConsentModel, PAIRS, pairIndex, pairName, pairOf } from './model.js'
 import { describeOp, type Op, type RecordSpec } from './ops.js'
 import { BASE_ENV } from './setup.js'
 
@@ -116,14 +116,7 @@ export class SharedDriver {
     private readonly port: number,
   ) {
     this.env = { ...SHARED_ENV, REDIS_KEY_PREFIX: freshPrefix() }
-    this.model = new ConsentModel({
-      startMs: T0,
-      maxTtlMs: Number(this.env.CACHE_MAX_TTL_SECONDS ?? 300) * 1000,
-      unansweredLimit: Number(this.env.UNANSWERED_STREAK_LIMIT ?? 3),
-      trustWindowMs: Number(this.env.EVENT_TRUST_WINDOW_SECONDS) * 1000,
-      negativeTtlMs: Number(this.env.CACHE_NEGATIVE_TTL_SECONDS ?? 30) * 1000,
-      refusedGrantsAreFacts: process.env.MODEL_REFUSED_GRANTS !== 'ignore',
-    })
+    this.model = modelForEnv(this.env)
   }
 
   /** `redis` runs on `port` (the test's own); it is left running when the run ends. */
