@@ -63,8 +63,10 @@ export function loadSimulatorOptions(
     const variable = first.instancePath.replace(/^\//, '')
     const schema = SimulatorEnvSchema.properties[variable as (typeof NAMES)[number]] as {
       description?: string
+      anyOf?: { const: string }[]
     }
-    throw new SimulatorConfigError(variable, `is invalid: ${first.message} (${schema.description ?? ''})`)
+    const why = schema.anyOf ? `must be one of ${schema.anyOf.map((s) => s.const).join(', ')}` : first.message
+    throw new SimulatorConfigError(variable, `is invalid: ${why} (${schema.description ?? ''})`)
   }
   const ok = value as { SIMULATOR_HOST: string; SIMULATOR_PORT: number; SIMULATOR_SEED: 'demo' | 'empty' }
   return { host: ok.SIMULATOR_HOST, port: ok.SIMULATOR_PORT, seed: ok.SIMULATOR_SEED }

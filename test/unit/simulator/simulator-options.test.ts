@@ -27,7 +27,9 @@ describe('loadSimulatorOptions', () => {
   })
 
   it('rejects an unknown SIMULATOR_SEED naming the variable', () => {
-    expect(() => loadSimulatorOptions({ SIMULATOR_SEED: 'all' }, 0)).toThrow(/^SIMULATOR_SEED is invalid/)
+    expect(() => loadSimulatorOptions({ SIMULATOR_SEED: 'all' }, 0)).toThrow(
+      /^SIMULATOR_SEED is invalid: must be one of demo, empty/,
+    )
   })
 })
 
