@@ -49,6 +49,12 @@ describe('caller authentication', () => {
     expect((await h.get('/openapi.json', { authorization: `Bearer ${OLD}` })).status).toBe(200)
   })
 
+  it('guards unknown paths too: 401 without a token, 404 with one', async () => {
+    const h = await gates.start({ env: { GATE_API_TOKENS: OLD } })
+    expect((await h.get('/no-such-route')).status).toBe(401)
+    expect((await h.get('/no-such-route', { authorization: `Bearer ${OLD}` })).status).toBe(404)
+  })
+
   it('refuses to start with a token shorter than 16 characters, without echoing it', async () => {
     const { loadConfig } = await import('../../src/config/load.js')
     expect(() => loadConfig({ KALEYRA_SID: 'S', KALEYRA_API_KEY: 'k', GATE_API_TOKENS: 'short' })).toThrow(

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { request } from 'undici'
 import parsePrometheusTextFormat, { type MetricFamily } from 'parse-prometheus-text-format'
 import { grant, useGates, type Harness } from '../helpers/gate.js'
 
@@ -68,6 +69,8 @@ describe('GET /metrics', () => {
     // onResponse runs after the answer is sent: the later requests give the earlier hooks time to run.
     await h.get('/healthz')
     await h.canCall(USER)
+    await h.get('/no-such-route')
+    await (await request(`${h.url}/healthz`, { method: 'HEAD' })).body.dump()
     await h.get('/readyz')
     const { families, text } = await scrape(h)
     // parse-prometheus-text-format folds labelled histograms together, so their series are read from the text.
@@ -80,7 +83,11 @@ describe('GET /metrics', () => {
         ).exec(text)?.[1],
       )
     expect(count('/can-call')).toBe(1)
-    expect(count('/healthz')).toBe(1)
+    // The GET and its HEAD twin are counted once each, under the same template.
+    expect(count('/healthz')).toBe(2)
+    expect(text).toMatch(
+      /^consent_gate_http_request_duration_seconds_count\{route="unmatched",status_code="404"\} 1$/m,
+    )
     expect(text).not.toContain('919000000001')
     expect(text).not.toContain('918000000001')
     expect(text).not.toContain(h.sim.apiKey)

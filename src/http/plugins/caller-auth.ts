@@ -1,14 +1,15 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import { createBearerCheck } from '../auth.js'
 import { GateError } from '../../lib/errors.js'
+import { addRouteHook } from './route-hooks.js'
 
 const plugin: FastifyPluginAsync<{ tokens: readonly string[] }> = async (app, { tokens }) => {
   if (tokens.length === 0) return
   const check = createBearerCheck(tokens)
-  // A callback hook, as every hook on the hot path: an async one costs each request a promise.
-  app.addHook('onRequest', (req, _reply, done) => {
-    if (req.routeOptions.config.callerAuth === false || check(req.headers.authorization)) return done()
+  // Callback hooks, as every hook on the hot path: an async one costs each request a promise.
+  const guard = (req: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    if (check(req.headers.authorization)) return done()
     done(
       new GateError(
         'unauthorized',
@@ -17,7 +18,10 @@ const plugin: FastifyPluginAsync<{ tokens: readonly string[] }> = async (app, { 
           : 'The bearer token is not one the gate knows.',
       ),
     )
-  })
+  }
+  addRouteHook(app, 'onRequest', (route) => (route.config?.callerAuth === false ? undefined : guard))
+  // Unknown paths too: a 404 tells a caller without a token nothing about which routes exist.
+  app.addHook('onRequest', (req, reply, done) => (req.is404 ? guard(req, reply, done) : done()))
 }
 
 /**

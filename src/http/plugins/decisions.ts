@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { Logger } from 'pino'
 import { createDecisionRecorder } from '../../observability/decision-log.js'
 import type { GateMetrics } from '../../observability/metrics.js'
+import { addRouteHook } from './route-hooks.js'
 
 interface Options {
   logger: Logger
@@ -13,14 +14,21 @@ interface Options {
 const plugin: FastifyPluginAsync<Options> = async (app, { logger, metrics, userNumbers }) => {
   const recorder = createDecisionRecorder({ logger, metrics, userNumbers })
   app.decorateRequest('decisions', null)
-  // After the answer is sent: decision log lines and counters never delay a dialer. One callback hook for both:
-  // each hook costs every request a step of Fastify's hook runner, and an async one a promise too.
-  app.addHook('onResponse', (req, reply, done) => {
-    metrics.observeRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
+  // After the answer is sent: decision log lines and counters never delay a dialer. One callback hook per route
+  // for both, built when the route is: an async hook would cost each request a promise.
+  addRouteHook(app, 'onResponse', (route) => {
+    const { url } = route
     // Only the check routes: the error handler fills req.decisions on any route, and a refused webhook or
     // call outcome is not a decision.
-    if (req.decisions && req.routeOptions.config.decisionLog)
-      for (const event of req.decisions) recorder.record(event)
+    const decisionLog = route.config?.decisionLog === true
+    return (req, reply, done) => {
+      metrics.observeRequest(url, reply.statusCode, reply.elapsedTime / 1000)
+      if (decisionLog && req.decisions) for (const event of req.decisions) recorder.record(event)
+      done()
+    }
+  })
+  app.addHook('onResponse', (req, reply, done) => {
+    if (req.is404) metrics.observeRequest('unmatched', reply.statusCode, reply.elapsedTime / 1000)
     done()
   })
 }
