@@ -17,7 +17,7 @@ export async function generateOpenApiYaml(): Promise<string> {
   const app = await buildApp(config, { logger: createLogger('silent') })
   try {
     await app.ready()
-    return app.swagger({ yaml: true })
+    return (await app.openapi())({ yaml: true })
   } finally {
     await app.close()
   }
