@@ -12,7 +12,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig*.json ./
 COPY src ./src
-COPY scripts/bundle.ts ./scripts/
+COPY scripts/bundle.ts scripts/build-stamp.mjs ./scripts/
 RUN npm run build
 
 # ---- simulator: the Kaleyra stand-in for compose and demos (docker build --target simulator), one bundled file ----
@@ -38,6 +38,11 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # Files stay owned by root and read-only to the process. The bundle leaves @fastify/swagger and
 # @fastify/swagger-ui in node_modules (they read their own files); everything else, package.json included, is in it.
 COPY --from=build /app/dist/bundle ./dist/bundle
+# Node 22's compile cache, filled once here and only read after: every container's first start skips most of the
+# parsing of the bundle. This run loads the whole bundle and stops, exit status 1, at the configuration check (no
+# credentials at build time). Node 20 has no compile cache and would start as before.
+ENV NODE_COMPILE_CACHE=/app/.node-compile-cache
+RUN node dist/bundle/consent-gate.mjs > /dev/null 2>&1 || test -d "$NODE_COMPILE_CACHE"
 # The gate defaults to 127.0.0.1 outside a container; here it must accept connections from outside.
 ENV HOST=0.0.0.0 PORT=8080
 EXPOSE 8080

@@ -29,6 +29,7 @@ import {
   type PodTemplate,
   type SecretKeyRef,
 } from '../helpers/deploy-files.js'
+import { BUNDLE_ENTRY } from '../../scripts/build-stamp.mjs'
 
 const exists = (path: string) => existsSync(new URL(path, new URL('../../', import.meta.url)))
 
@@ -147,7 +148,9 @@ describe('Dockerfile', () => {
   it('starts the bundle (`node dist/bundle/consent-gate.mjs`) in exec form, as npm start does', () => {
     const cmd = lastArgs(runtime, 'CMD')
     expect(execForm(cmd ?? ''), `exec form: ${cmd}`).toEqual(['node', 'dist/bundle/consent-gate.mjs'])
-    expect(pkg.scripts.start).toBe('node dist/bundle/consent-gate.mjs')
+    // npm start builds first when the sources changed, then imports this same bundle.
+    expect(pkg.scripts.start).toBe('node scripts/start.mjs')
+    expect(BUNDLE_ENTRY).toBe('dist/bundle/consent-gate.mjs')
     expect(runtime.ast.getENTRYPOINTs()).toEqual([])
   })
 
