@@ -2,25 +2,7 @@ import type { Clock } from '../lib/clock.js'
 import type { Decision } from './decide.js'
 import { EVENT_MEMORY_MS } from './events/memory.js'
 import { sparseLru } from '../lib/sparse-lru.js'
-
-/**
- * The newest fact the gate knows about one pair (docs/consent-ordering.md). Kept apart from the decision cache
- * and longer than it: a cached answer may go (TTL, eviction, a deny TTL of 0) while the order it proved must stay.
- */
-interface Newest {
-  /** When the newest fact became true (epoch ms). Never moves back. */
-  atMs: number
-  /** Whether that fact denies (a deny or an eviction): on a tie, a deny wins. */
-  denied: boolean
-  /** Time of the newest event applied: a deny is outdated only by a newer event. */
-  eventAtMs: number
-  /** Moves with every fact: a lookup that started before it moved did not see it. */
-  seq: number
-  /** Facts of the pair from this time on are all here (the memory's completeness when the entry was made). */
-  fromMs: number
-  /** The last event applied, until a later Kaleyra answer or eviction: what a lookup it overtook answers. */
-  lastEvent?: Decision
-}
+import { createFactTable, type Newest } from './facts-table.js'
 
 /** Taken before asking Kaleyra or Redis; handed back with the answer. */
 export interface Mark {
@@ -72,12 +54,13 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
   let seq = 0
   /** The memory is complete since then: later facts of any pair are all here. */
   let completeSinceMs = clock.now()
-  const memory = sparseLru<Newest>(opts.maxEntries, {
-    ttl: EVENT_MEMORY_MS,
-    ttlResolution: 0,
-    perf: clock,
-    dispose: (_v, _k, reason) => {
-      if (reason !== 'evict') return
+  // Kept apart from the decision cache and longer than it: a cached answer may go (TTL, eviction, a deny TTL of 0)
+  // while the order it proved must stay. Compact rows: every warm pair has one (facts-table.ts).
+  const memory = createFactTable({
+    maxEntries: opts.maxEntries,
+    ttlMs: EVENT_MEMORY_MS,
+    clock,
+    onEvict: () => {
       completeSinceMs = Math.max(completeSinceMs, clock.now())
       opts.onForget?.()
     },

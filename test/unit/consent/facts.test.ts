@@ -180,3 +180,22 @@ describe('pair facts: lookups', () => {
     expect(facts.usable(KEY, acceptAt(clock.now()), facts.mark(KEY))).toBe(true)
   })
 })
+
+describe('pair facts: many pairs', () => {
+  const pair = (i: number) => `+918000000001|+91${9_000_000_000 + i}`
+
+  it('holds every pair as the memory grows, and forgets the least recently used one at its bound', () => {
+    const n = 3000
+    const { clock, facts, forgotten } = setup({ maxEntries: n })
+    clock.advance(10_000)
+    for (let i = 0; i < n; i++) facts.settle(pair(i), denyDecision(clock.now()), facts.mark(pair(i)))
+    // Every deny is held: an accept dated at it is outdated. Asking in order leaves pair 0 least recently used.
+    for (let i = 0; i < n; i++) expect(facts.judge(pair(i), acceptAt(clock.now()))).toBe('outdated')
+    facts.settle(pair(n), denyDecision(clock.now()), facts.mark(pair(n)))
+    expect(forgotten()).toBe(1)
+    // Forgotten: an accept at the drop is taken as proven (the memory is complete only from then on).
+    expect(facts.judge(pair(0), acceptAt(clock.now()))).toBe('applied')
+    expect(facts.judge(pair(1), acceptAt(clock.now()))).toBe('outdated')
+    expect(facts.judge(pair(n), acceptAt(clock.now()))).toBe('outdated')
+  })
+})
