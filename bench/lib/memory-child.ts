@@ -1,5 +1,6 @@
 // Child process (node --expose-gc): what one cached decision costs, and which of its pieces costs what.
 import { createDecisionCache, pairKey } from '../../src/consent/cache.js'
+import { createPairFacts } from '../../src/consent/facts.js'
 import { decide, type Decision } from '../../src/consent/decide.js'
 import { normalizeUpstreamPhone, parsePhone } from '../../src/lib/phone.js'
 import { parseExpiry, readEnvelope } from '../../src/upstream/kaleyra/client.js'
@@ -26,7 +27,8 @@ export interface Footprint {
 function settle(): Footprint {
   for (let i = 0; i < 4; i++) gc()
   const m = process.memoryUsage()
-  return { heapUsed: m.heapUsed, rss: m.rss }
+  // Typed arrays keep their contents outside the JS heap: counted with it, or the fact memory would look free.
+  return { heapUsed: m.heapUsed + m.arrayBuffers, rss: m.rss }
 }
 
 /** The page of Kaleyra's answer holding users [from, from + PAGE), as the client reads it off the wire. */
@@ -95,18 +97,30 @@ function measure(n: number, fill: (holder: unknown[]) => unknown): { heap: numbe
   return { heap: (after.heapUsed - before.heapUsed) / n, rss: (after.rss - before.rss) / n }
 }
 
+const newCache = (n: number) =>
+  createDecisionCache({ maxEntries: n, maxTtlMs: 300_000, negativeTtlMs: 30_000, clock: systemClock })
+// As src/http/gate.ts builds it, bounded by CACHE_MAX_ENTRIES like the cache.
+const newFacts = (n: number) =>
+  createPairFacts({ clock: systemClock, maxEntries: n, trustWindowMs: 300_000, negativeTtlMs: 30_000 })
+
 serve({
   measure(n: number) {
     const full = measure(n, () => {
-      const cache = createDecisionCache({
-        maxEntries: n,
-        maxTtlMs: 300_000,
-        negativeTtlMs: 30_000,
-        clock: systemClock,
-      })
+      const cache = newCache(n)
       forEachDecision(n, (_i, key, decision) => cache.set(key, decision))
       if (cache.size !== n) throw new Error(`cache holds ${cache.size}, expected ${n}`)
       return cache
+    })
+    // What a pair warmed by a Kaleyra answer costs the whole gate: the lookup marks, settles (the fact memory
+    // records the answer) and caches it, under one key string.
+    const gate = measure(n, () => {
+      const cache = newCache(n)
+      const facts = newFacts(n)
+      forEachDecision(n, (_i, key, decision) => {
+        if (facts.settle(key, decision, facts.mark(key)).store) cache.set(key, decision)
+      })
+      if (cache.size !== n) throw new Error(`cache holds ${cache.size}, expected ${n}`)
+      return [cache, facts]
     })
     const keys = measure(n, (holder) => forEachDecision(n, (i, key) => (holder[i] = key)))
     const decisions = measure(n, (holder) =>
@@ -126,7 +140,14 @@ serve({
       for (const key of keyList) cache.set(key, shared)
       return cache
     })
+    // The fact memory alone, its keys held elsewhere (in the gate, by the cache).
+    const facts = measure(n, () => {
+      const memory = newFacts(n)
+      const nowMs = systemClock.now()
+      for (const key of keyList) memory.settle(key, shared, { seq: 0, atMs: nowMs })
+      return memory
+    })
     sink = keyList
-    return { full, keys, decisions, structure }
+    return { full, keys, decisions, structure, facts, gate }
   },
 })
