@@ -129,13 +129,52 @@ const upstream: Row = {
     timeSeries({
       title: 'Checks failed closed by reason',
       description:
-        'upstream_unavailable also counts the budget: a miss beyond UPSTREAM_MAX_QUEUE, or whose deadline passed while it waited for UPSTREAM_MAX_INFLIGHT / UPSTREAM_MAX_RPS, is answered upstream_unavailable with no Kaleyra request failing (the gate exports no budget queue or rejection series).',
+        'upstream_unavailable also counts the budget: a miss beyond UPSTREAM_MAX_QUEUE, or whose deadline passed while it waited for UPSTREAM_MAX_INFLIGHT / UPSTREAM_MAX_RPS, is answered upstream_unavailable with no Kaleyra request failing (see the budget panels below).',
       unit: 'reqps',
       stack: true,
       queries: [
         {
           expr: `sum by (reason) (${rate('consent_gate_decisions_total', FAILED_CLOSED)})`,
           legend: '{{reason}}',
+        },
+      ],
+    }),
+    timeSeries({
+      title: 'Upstream budget by class',
+      description:
+        'Kaleyra requests the budget started per class (live: GET /can-call and batches of up to 4 pairs; bulk: larger batches or priority=bulk), those turned away with a full class queue, and fleet-budget fallbacks (Redis could not answer: the gate used its own UPSTREAM_MAX_RPS for a second).',
+      unit: 'reqps',
+      queries: [
+        {
+          expr: `sum by (class) (${rate('consent_gate_upstream_budget_starts_total')})`,
+          legend: 'started {{class}}',
+        },
+        {
+          expr: `sum by (class) (${rate('consent_gate_upstream_budget_rejections_total')})`,
+          legend: 'rejected {{class}}',
+        },
+        { expr: `sum (${rate('consent_gate_upstream_fleet_fallbacks_total')})`, legend: 'fleet fallbacks' },
+      ],
+    }),
+    timeSeries({
+      title: 'Budget wait by class',
+      description:
+        'p50 and p99 of the time a Kaleyra request waited for a slot and a token. Live work goes first: its wait stays near zero while a pre-check queues; bulk waits for what live leaves (UPSTREAM_BULK_SHARE).',
+      unit: 's',
+      queries: [0.5, 0.99].map((q) => ({
+        expr: quantile(q, 'consent_gate_upstream_budget_wait_seconds', '', ['class']),
+        legend: `p${q * 100} {{class}}`,
+      })),
+    }),
+    timeSeries({
+      title: 'Waiting for the budget by class',
+      description:
+        'Kaleyra requests waiting for the budget now, per class; each class queue holds UPSTREAM_MAX_QUEUE at most, so a full bulk queue never turns live checks away.',
+      unit: 'short',
+      queries: [
+        {
+          expr: `sum by (class) (${sel('consent_gate_upstream_budget_waiting')})`,
+          legend: '{{class}}',
         },
       ],
     }),

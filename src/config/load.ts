@@ -16,9 +16,13 @@ export interface Config {
     maxInflight: number
     maxRps: number
     maxQueue: number
+    /** UPSTREAM_BULK_SHARE: the part of the budget bulk work may take; the rest waits for live checks. */
+    bulkShare: number
+    /** UPSTREAM_FLEET_MAX_RPS: one rate for every gate on the Redis (0: off). */
+    fleetMaxRps: number
     breaker: { failureThreshold: number; openMs: number }
   }
-  batch: { windowMs: number; maxUsers: number }
+  batch: { windowMs: number; maxWaitMs: number; maxUsers: number }
   logUserNumbers: 'masked' | 'full'
   /** Bearer tokens callers must present; empty means no caller auth. */
   apiTokens: string[]
@@ -82,6 +86,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const value = readEnv(env)
   const first = checkEnv.Errors(value)[0]
   if (first) throw describe(first)
+  // A fleet budget without the fleet's Redis would silently be no budget at all.
+  if (value.UPSTREAM_FLEET_MAX_RPS !== 0 && value.REDIS_URL === undefined)
+    throw new ConfigError('UPSTREAM_FLEET_MAX_RPS', 'needs REDIS_URL: the fleet shares its budget there')
+  // A lone miss waits BATCH_WINDOW_MS; a bound below it would silently shorten the window.
+  if ((value.BATCH_MAX_WAIT_MS as number) < (value.BATCH_WINDOW_MS as number))
+    throw new ConfigError('BATCH_MAX_WAIT_MS', 'must be at least BATCH_WINDOW_MS')
   return toConfig(value as Env)
 }
 
@@ -111,9 +121,11 @@ function toConfig(e: Env): Config {
       maxInflight: e.UPSTREAM_MAX_INFLIGHT,
       maxRps: e.UPSTREAM_MAX_RPS,
       maxQueue: e.UPSTREAM_MAX_QUEUE,
+      bulkShare: e.UPSTREAM_BULK_SHARE,
+      fleetMaxRps: e.UPSTREAM_FLEET_MAX_RPS,
       breaker: { failureThreshold: e.BREAKER_FAILURE_THRESHOLD, openMs: e.BREAKER_OPEN_MS },
     },
-    batch: { windowMs: e.BATCH_WINDOW_MS, maxUsers: e.BATCH_MAX_USERS },
+    batch: { windowMs: e.BATCH_WINDOW_MS, maxWaitMs: e.BATCH_MAX_WAIT_MS, maxUsers: e.BATCH_MAX_USERS },
     logUserNumbers: e.LOG_USER_NUMBERS,
     apiTokens: [
       ...new Set([...(e.GATE_API_TOKENS?.split(',') ?? []), ...(e.GATE_API_TOKEN ? [e.GATE_API_TOKEN] : [])]),

@@ -59,7 +59,20 @@ export const EnvSchema = Type.Object({
     100,
     0,
     100_000,
-    'Requests waiting for the budget; beyond it a miss is answered 503 at once',
+    'Requests waiting for the budget, per class (live, bulk); beyond it a miss is answered 503 at once',
+  ),
+  UPSTREAM_BULK_SHARE: Type.Number({
+    default: 0.5,
+    exclusiveMinimum: 0,
+    maximum: 1,
+    description:
+      'Part of the upstream burst and in-flight slots bulk work (large batches, priority=bulk) may take, above 0 up to 1',
+  }),
+  UPSTREAM_FLEET_MAX_RPS: int(
+    0,
+    0,
+    10_000,
+    'Upstream requests started per second by every gate on REDIS_URL together (0: off, each gate its own)',
   ),
   BREAKER_FAILURE_THRESHOLD: int(
     5,
@@ -70,6 +83,12 @@ export const EnvSchema = Type.Object({
   BREAKER_OPEN_MS: int(5000, 100, 600_000, 'How long the circuit stays open before a probe'),
   BATCH_WINDOW_MS: int(2, 0, 1000, 'How long a miss waits for other misses (0: no batching)'),
   BATCH_MAX_USERS: int(25, 1, 100, 'Users per batched upstream request'),
+  BATCH_MAX_WAIT_MS: int(
+    15,
+    1,
+    1000,
+    'Longest a batch of misses stays open while misses keep arriving (at least BATCH_WINDOW_MS)',
+  ),
   KALEYRA_PAGE_SIZE: int(25, 25, 100, 'Records asked per Kaleyra page (limit)'),
   CACHE_STALE_IF_ERROR_SECONDS: int(
     0,

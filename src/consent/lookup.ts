@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
 import { GateError } from '../lib/errors.js'
-import type { PermissionRecord } from '../upstream/port.js'
+import type { PermissionRecord, Priority } from '../upstream/port.js'
 import { toUpstreamError, type UpstreamError, type UpstreamErrorKind } from '../upstream/errors.js'
 import type { DecisionSource } from '../schemas/can-call.js'
 import { pairKey, type DecisionCache } from './cache.js'
@@ -25,14 +25,35 @@ export interface ConsentLookup {
    * no promise for a hit. Counts the hit. check() gives the same answer for a hit.
    */
   cached(business: string, user: string): LookupResult | undefined
-  /** Decides for a normalized pair. Throws GateError (503) when Kaleyra cannot answer; fails closed. */
-  check(business: string, user: string, opts?: { fresh?: boolean }): Promise<LookupResult>
+  /**
+   * Decides for a normalized pair. Throws GateError (503) when Kaleyra cannot answer; fails closed. `priority`
+   * (default live) is the class a miss waits for the upstream budget in (priorityOf).
+   */
+  check(
+    business: string,
+    user: string,
+    opts?: { fresh?: boolean; priority?: Priority },
+  ): Promise<LookupResult>
+}
+
+/**
+ * Largest batch request that is still live work: a dialer checking a handful of numbers before a call. Beyond it,
+ * a batch is a pre-check, whatever it asks for.
+ */
+export const LIVE_BATCH_MAX_PAIRS = 4
+
+/**
+ * The class of a request's misses: bulk when asked, or when it holds more pairs than a live batch; `live` never
+ * raises a large batch, so a campaign cannot take the live share by asking for it.
+ */
+export function priorityOf(requested: Priority | undefined, pairs: number): Priority {
+  return requested === 'bulk' || pairs > LIVE_BATCH_MAX_PAIRS ? 'bulk' : 'live'
 }
 
 export interface ConsentLookupOptions {
   cache: DecisionCache
-  /** Kaleyra's records for exactly one pair (the micro-batcher). Throws on upstream failure. */
-  find: (business: string, user: string) => Promise<PermissionRecord[]>
+  /** Kaleyra's records for exactly one pair (the micro-batcher), in a batch of its class. Throws on upstream failure. */
+  find: (business: string, user: string, priority: Priority) => Promise<PermissionRecord[]>
   clock: Clock
   logger: Logger
   /** Bound on a whole miss (CHECK_DEADLINE_MS): fleet wait, batching window, retries. */
@@ -53,7 +74,8 @@ interface Loaded {
   decision: Decision
   /** Time spent waiting for Kaleyra; absent when another gate's answer was used. */
   upstreamMs?: number
-  from: 'upstream' | 'shared'
+  /** cache: another lookup of the pair answered first, and its answer is the newest (ask()). */
+  from: 'upstream' | 'shared' | 'cache'
 }
 
 const DEADLINE_MARGIN_MS = 50
@@ -73,14 +95,20 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
   const log = opts.logger.child({ module: 'lookup' })
   // Concurrent misses for one pair share one upstream request. lru-cache's fetch() coalesces too, but it
   // always stores what it fetched, and a decision whose TTL computes to 0 must not be stored at all.
-  const inflight = new Map<string, Promise<Loaded>>()
+  const inflight = new Map<string, { pending: Promise<Loaded>; priority: Priority }>()
 
-  async function load(key: string, business: string, user: string, fresh: boolean): Promise<Loaded> {
+  /** How a miss asks: its class, and whether it may wait for the fleet (another gate's fetch of the pair). */
+  interface Asking {
+    priority: Priority
+    askFleet: boolean
+  }
+
+  async function load(key: string, business: string, user: string, how: Asking): Promise<Loaded> {
     const started = performance.now()
     const mark = facts.mark(key)
     // Half the deadline for another gate's fetch, so our own still fits in what is left.
     const fleet =
-      shared && !fresh ? await askFleet(shared, key, opts.deadlineMs / 2, clock) : { leader: false }
+      shared && how.askFleet ? await askFleet(shared, key, opts.deadlineMs / 2, clock) : { leader: false }
     try {
       // Redis answers only with a fact at least as new as every fact this gate knows of the pair, and that fact
       // becomes this gate's too.
@@ -90,7 +118,7 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
         if (found.decision.allowed) await events?.syncStreak(key)
         return { decision: found.decision, from: 'shared' }
       }
-      return await ask(key, business, user, started)
+      return await ask(key, business, user, how.priority, started)
     } finally {
       if (fleet.leader) shared?.releaseFetch(key)
     }
@@ -104,13 +132,14 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     key: string,
     business: string,
     user: string,
+    priority: Priority,
     started: number,
     again = 1,
   ): Promise<Loaded> {
     const mark = facts.mark(key)
     let decision: Decision
     try {
-      decision = decide(await opts.find(business, user), clock.now())
+      decision = decide(await opts.find(business, user, priority), clock.now())
     } catch (err) {
       throw fromUpstream(toUpstreamError(err))
     }
@@ -124,7 +153,12 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
       log.debug({ reason: decision.reason }, 'kaleyra answered')
     }
     if (settled.decision) return { decision: settled.decision, upstreamMs, from: 'upstream' }
-    if (again > 0) return ask(key, business, user, started, again - 1)
+    // Overtaken by another lookup's Kaleyra answer for the pair (a live check that overtook a bulk one usually
+    // finishes after it): that answer is in the cache, exactly what a check arriving now gets. An eviction leaves
+    // nothing there: then ask again.
+    const current = cache.get(key)
+    if (current) return { decision: current, upstreamMs, from: 'cache' }
+    if (again > 0) return ask(key, business, user, priority, started, again - 1)
     throw new GateError('upstream_unavailable', 'The consent changed while Kaleyra was being asked', {
       retryAfterSeconds: 1,
     })
@@ -150,19 +184,36 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     return Promise.race([pending, late]).finally(() => clearTimeout(timer))
   }
 
-  async function miss(key: string, business: string, user: string, fresh: boolean): Promise<LookupResult> {
-    let pending = fresh ? undefined : inflight.get(key)
+  async function miss(
+    key: string,
+    business: string,
+    user: string,
+    fresh: boolean,
+    priority: Priority,
+  ): Promise<LookupResult> {
+    const running = fresh ? undefined : inflight.get(key)
+    // A live check never waits behind a pre-check: it does not join a bulk lookup of the pair, it asks in a live
+    // batch of its own (one more pair for Kaleyra, only when a dialer calls a number a campaign is checking).
+    const overtakes = running?.priority === 'bulk' && priority === 'live'
+    let pending = overtakes ? undefined : running?.pending
     const coalesced = pending !== undefined
     if (!pending) {
-      pending = load(key, business, user, fresh).finally(() => inflight.delete(key))
+      // Neither a fresh check nor one overtaking this gate's own bulk fetch waits on the fleet's fetch lock.
+      const entry = {
+        pending: load(key, business, user, { priority, askFleet: !fresh && !overtakes }).finally(() => {
+          if (inflight.get(key) === entry) inflight.delete(key)
+        }),
+        priority,
+      }
+      pending = entry.pending
       // A fresh check joins no earlier lookup, but later ones may join it.
-      inflight.set(key, pending)
+      inflight.set(key, entry)
     }
     try {
       const { decision, upstreamMs, from } = await withinDeadline(pending)
       const kind = coalesced ? 'coalesced' : from === 'shared' ? 'shared' : 'miss'
       opts.observe?.(kind)
-      const source = decision.origin === 'event' ? 'event' : from === 'shared' ? 'cache' : 'upstream'
+      const source = decision.origin === 'event' ? 'event' : from === 'upstream' ? 'upstream' : 'cache'
       return { decision, upstreamMs, source, cache: kind }
     } catch (err) {
       opts.observe?.(coalesced ? 'coalesced' : 'miss')
@@ -195,7 +246,10 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     async check(business, user, options) {
       const key = pairKey(business, user)
       const fresh = options?.fresh === true
-      return (!fresh && cachedByKey(key)) || withStreak(key, await miss(key, business, user, fresh))
+      return (
+        (!fresh && cachedByKey(key)) ||
+        withStreak(key, await miss(key, business, user, fresh, options?.priority ?? 'live'))
+      )
     },
   }
 }

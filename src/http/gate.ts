@@ -5,7 +5,7 @@ import { createDecisionCache, type DecisionCache } from '../consent/cache.js'
 import { createPairBatcher } from '../consent/batcher.js'
 import { createConsentLookup, type ConsentLookup } from '../consent/lookup.js'
 import { createCircuitBreaker, type CircuitBreaker } from '../upstream/breaker.js'
-import { createUpstreamBudget } from '../upstream/budget.js'
+import { createUpstreamBudget, type FleetRate } from '../upstream/budget.js'
 import { createKaleyraClient } from '../upstream/kaleyra/client.js'
 import { createUpstreamGuard } from '../upstream/guard.js'
 import { isPerBusinessFailure } from '../upstream/errors.js'
@@ -42,6 +42,25 @@ async function createSharedTier(
       metrics.redisUp.set(up ? 1 : 0)
       onHealth(up)
     },
+  })
+}
+
+/**
+ * UPSTREAM_FLEET_MAX_RPS with REDIS_URL: one rate for every gate on that Redis (src/shared/fleet-budget.ts), on a
+ * connection of its own. Imported only then, like the shared tier.
+ */
+async function createFleetRate(config: Config): Promise<(FleetRate & { close(): void }) | undefined> {
+  const { redis, upstream } = config
+  if (!redis || upstream.fleetMaxRps <= 0) return undefined
+  const { createFleetBudget } = await import('../shared/fleet-budget.js')
+  return createFleetBudget({
+    url: redis.url,
+    prefix: redis.prefix,
+    maxRps: upstream.fleetMaxRps,
+    bulkShare: upstream.bulkShare,
+    // REDIS_TIMEOUT_MS, as for every Redis command: a slow Redis costs a start at most this much, then the gate
+    // uses its own rate for a second before asking again.
+    timeoutMs: redis.timeoutMs,
   })
 }
 
@@ -110,11 +129,23 @@ export async function createGate(
       logger.warn({ module: 'breaker', state }, 'upstream circuit changed state')
     },
   })
-  const guard = createUpstreamGuard({
-    retries: upstream.retries,
-    breaker,
-    budget: createUpstreamBudget(upstream),
+  const fleet = await createFleetRate(config)
+  const budget = createUpstreamBudget({
+    ...upstream,
+    fleet,
+    // The budget bounds each fleet ask itself too (REDIS_TIMEOUT_MS): a stuck ask must not freeze the budget.
+    fleetTimeoutMs: config.redis?.timeoutMs,
+    observe: {
+      started: (c, seconds) => {
+        metrics.budgetStarts.inc({ class: c })
+        metrics.budgetWait.observe({ class: c }, seconds)
+      },
+      rejected: (c) => metrics.budgetRejections.inc({ class: c }),
+      fleetFallback: () => metrics.fleetFallbacks.inc(),
+    },
   })
+  metrics.setBudgetWaitingSource((c) => budget.waiting(c))
+  const guard = createUpstreamGuard({ retries: upstream.retries, breaker, budget })
   const client = createKaleyraClient({
     ...config.kaleyra,
     timeoutMs: upstream.timeoutMs,
@@ -147,6 +178,7 @@ export async function createGate(
     deadlineMs: upstream.deadlineMs,
   })
   const close = async () => {
+    fleet?.close()
     await Promise.all([client.close(), shared?.close()])
   }
   return { cache, lookup, events, streaks, breaker, shared, close }

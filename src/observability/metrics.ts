@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { deferredCounter } from './metrics-deferred.js'
+import { deferredCounter, deferredHistogram } from './metrics-deferred.js'
 
 const MISNAMED_DEFAULTS = [
   'nodejs_active_handles_total',
@@ -10,6 +10,9 @@ const MISNAMED_DEFAULTS = [
 /** How one upstream HTTP request ended; the label of consent_gate_upstream_requests_total. */
 export type UpstreamOutcome = 'ok' | 'auth_failed' | 'rate_limited' | 'error' | 'timeout'
 export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'shared'
+/** The upstream budget's classes of work: live checks first, bulk (pre-checks) with what they leave. */
+export type BudgetClass = 'live' | 'bulk'
+const BUDGET_CLASSES = ['live', 'bulk'] as const
 
 export interface GateMetrics {
   readonly registry: Registry
@@ -22,7 +25,13 @@ export interface GateMetrics {
   readonly redisLostWrites: Counter<'op'>
   readonly forgottenFacts: Counter
   readonly forgottenStreaks: Counter<'state'>
-  /** Times one served request (its labelled child is kept by route and status; prom-client still hashes labels). */
+  readonly budgetStarts: Counter<'class'>
+  readonly budgetWait: Histogram<'class'>
+  readonly budgetRejections: Counter<'class'>
+  readonly fleetFallbacks: Counter
+  /** Where consent_gate_upstream_budget_waiting reads each class's waiting requests at scrape time. */
+  setBudgetWaitingSource(waiting: (c: BudgetClass) => number): void
+  /** Times one served request (deferred to the scrape: metrics-deferred.ts). */
   observeRequest(route: string, statusCode: number, seconds: number): void
   /** Counts one answer of /can-call (deferred to the scrape: metrics-deferred.ts). */
   countDecision(reason: string, source: string): void
@@ -52,6 +61,16 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
   }
   const registers = [registry]
   let cacheSize = () => 0
+  let budgetWaiting = (_c: BudgetClass) => 0
+  new Gauge({
+    name: 'consent_gate_upstream_budget_waiting',
+    help: 'Kaleyra requests waiting for the budget (an in-flight slot or a rate token), by class (live, bulk).',
+    labelNames: ['class'],
+    registers,
+    collect() {
+      for (const c of BUDGET_CLASSES) this.set({ class: c }, budgetWaiting(c))
+    },
+  })
   new Gauge({
     name: 'consent_gate_cache_entries',
     help: 'Decisions held in the in-process cache.',
@@ -82,27 +101,47 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
     labelNames: ['result'] as const,
     registers,
   })
-  const httpDuration = new Histogram({
+  const httpDuration = deferredHistogram({
     name: 'consent_gate_http_request_duration_seconds',
     help: 'Duration of requests served by the gate, by route template and status code.',
-    labelNames: ['route', 'status_code'] as const,
+    labelNames: ['route', 'status_code'],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   })
-  // Label sets are few (route templates x statuses): their children are kept by key.
-  const requestChildren = new Map<string, ReturnType<typeof httpDuration.labels>>()
   const metrics: GateMetrics = {
-    observeRequest(route, statusCode, seconds) {
-      const key = `${route} ${statusCode}`
-      let child = requestChildren.get(key)
-      if (!child) requestChildren.set(key, (child = httpDuration.labels(route, String(statusCode))))
-      child.observe(seconds)
-    },
+    observeRequest: (route, statusCode, seconds) => httpDuration.observe(route, statusCode, seconds),
     countDecision: (reason, source) => decisions.inc(reason, source),
     countCacheLookup: (result) => cacheLookups.inc(result),
     setCacheSizeSource: (size) => {
       cacheSize = size
     },
+    setBudgetWaitingSource: (waiting) => {
+      budgetWaiting = waiting
+    },
+    budgetStarts: new Counter({
+      name: 'consent_gate_upstream_budget_starts_total',
+      help: 'Kaleyra requests the budget let start, by class (live, bulk); retries and pages count.',
+      labelNames: ['class'],
+      registers,
+    }),
+    budgetWait: new Histogram({
+      name: 'consent_gate_upstream_budget_wait_seconds',
+      help: 'Time a Kaleyra request waited for the budget before it started, by class (live, bulk).',
+      labelNames: ['class'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    budgetRejections: new Counter({
+      name: 'consent_gate_upstream_budget_rejections_total',
+      help: 'Kaleyra requests turned away at once because their class queue (UPSTREAM_MAX_QUEUE) was full, by class.',
+      labelNames: ['class'],
+      registers,
+    }),
+    fleetFallbacks: new Counter({
+      name: 'consent_gate_upstream_fleet_fallbacks_total',
+      help: 'Times the fleet budget (UPSTREAM_FLEET_MAX_RPS on Redis) could not answer and the gate used its own UPSTREAM_MAX_RPS for a second.',
+      registers,
+    }),
     setCircuitState,
     registry,
     upstreamRequests: new Counter({
@@ -186,4 +225,9 @@ function zeroKnownSeries(m: GateMetrics): void {
   for (const cause of ['admin', 'error_code_138006', 'capacity']) m.evictions.inc({ cause }, 0)
   for (const op of ['write', 'evict', 'publish']) m.redisLostWrites.inc({ op }, 0)
   for (const state of ['counting', 'blocked']) m.forgottenStreaks.inc({ state }, 0)
+  for (const c of BUDGET_CLASSES) {
+    m.budgetStarts.inc({ class: c }, 0)
+    m.budgetRejections.inc({ class: c }, 0)
+    m.budgetWait.zero({ class: c })
+  }
 }

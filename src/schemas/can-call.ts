@@ -6,6 +6,17 @@ const E164_DOC =
 // 64 characters: 15 digits with room for any separators a person would write (parsePhone's own bound).
 export const PhoneParam = Type.String({ maxLength: 64, description: E164_DOC, examples: ['+919876543210'] })
 
+/**
+ * Which upstream work a check's miss is: `live` (a dialer about to call) goes first when both wait for the Kaleyra
+ * budget; `bulk` (a campaign pre-check) uses what live checks leave. A caller may lower its class, never raise it.
+ */
+export const Priority = Type.Enum(['live', 'bulk'], {
+  description:
+    'bulk: a pre-check that may wait behind live checks. live (the default) on a batch of more than 4 pairs ' +
+    'is still bulk.',
+})
+export type Priority = Static<typeof Priority>
+
 export const CanCallQuery = Type.Object({
   business: PhoneParam,
   user: PhoneParam,
@@ -14,8 +25,12 @@ export const CanCallQuery = Type.Object({
       description: 'true skips the cache for this check; the answer still refreshes the cache',
     }),
   ),
+  priority: Type.Optional(Priority),
 })
 export type CanCallQuery = Static<typeof CanCallQuery>
+
+export const BatchQuery = Type.Object({ priority: Type.Optional(Priority) })
+export type BatchQuery = Static<typeof BatchQuery>
 
 /** Reasons a 200 decision can carry. `consent_granted` is the only one with `allowed: true`. */
 // Enums rather than unions of literals: one `enum` keyword reads better in OpenAPI and serializes faster.

@@ -35,5 +35,6 @@ export function readRequest(req: IncomingMessage, path: string, search: string, 
     user: parseList(params.get('user_phone_number')),
     limit: parseCount(params.get('limit'), DEFAULT_PAGE_SIZE),
     offset: parseCount(params.get('offset'), 0),
+    receivedAtMs: performance.now(),
   }
 }

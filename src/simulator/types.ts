@@ -44,6 +44,8 @@ export interface SimRequest {
   limit: number
   /** As asked (default 0); NaN when not a non-negative integer. */
   offset: number
+  /** When it arrived (performance.now() ms), so tests can count requests per window of time. */
+  receivedAtMs: number
 }
 
 /** Answers held back by hold(), until release(). */

@@ -2,6 +2,7 @@ import { DelegateBackoff, handleWhen, TaskCancelledError, retry, type IRetryBack
 import type { CircuitBreaker } from './breaker.js'
 import { BudgetExceededError, type UpstreamBudget } from './budget.js'
 import { UpstreamError, isRetryable, toUpstreamError } from './errors.js'
+import type { Priority } from './port.js'
 
 export interface UpstreamGuardOptions {
   /** Retries after the first attempt (UPSTREAM_RETRIES, default 2). */
@@ -28,8 +29,11 @@ export function createDeadline(ms: number): Deadline {
 }
 
 export interface UpstreamGuard {
-  /** Runs one idempotent upstream request under the breaker, the budget and the retry policy, within the deadline. */
-  run<T>(attempt: (signal: AbortSignal) => Promise<T>, deadline: Deadline): Promise<T>
+  /**
+   * Runs one idempotent upstream request under the breaker, the budget and the retry policy, within the deadline;
+   * each attempt waits for the budget in the request's class (default live).
+   */
+  run<T>(attempt: (signal: AbortSignal) => Promise<T>, deadline: Deadline, priority?: Priority): Promise<T>
 }
 
 const retryAfterMs = (err: unknown) =>
@@ -60,26 +64,34 @@ export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
       },
     )
 
-  async function once<T>(attempt: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  async function once<T>(
+    attempt: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+    priority: Priority,
+  ): Promise<T> {
     if (breaker.state === 'open') throw circuitOpen()
-    return budget.run(async (s) => {
-      if (!breaker.tryAcquire()) throw circuitOpen()
-      try {
-        const value = await attempt(s)
-        breaker.success()
-        return value
-      } catch (err) {
-        const e = toUpstreamError(err)
-        // Kaleyra refusing the key still answered: the upstream is up. Anything else counts against it.
-        if (e.kind === 'auth_failed') breaker.success()
-        else breaker.failure()
-        throw e
-      }
-    }, signal)
+    return budget.run(
+      async (s) => {
+        if (!breaker.tryAcquire()) throw circuitOpen()
+        try {
+          const value = await attempt(s)
+          breaker.success()
+          return value
+        } catch (err) {
+          const e = toUpstreamError(err)
+          // Kaleyra refusing the key still answered: the upstream is up. Anything else counts against it.
+          if (e.kind === 'auth_failed') breaker.success()
+          else breaker.failure()
+          throw e
+        }
+      },
+      signal,
+      priority,
+    )
   }
 
   return {
-    async run(attempt, deadline) {
+    async run(attempt, deadline, priority = 'live') {
       const policy = retry(
         // Retry only what may mend, and only when Kaleyra's Retry-After still fits in the deadline.
         handleWhen(
@@ -89,7 +101,7 @@ export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
         { maxAttempts: opts.retries, backoff: backoffWithin(deadline) },
       )
       try {
-        return await policy.execute(({ signal }) => once(attempt, signal), deadline.signal)
+        return await policy.execute(({ signal }) => once(attempt, signal, priority), deadline.signal)
       } catch (err) {
         if (err instanceof BudgetExceededError) {
           throw new UpstreamError('budget_exceeded', 'Too many Kaleyra requests are already waiting', {

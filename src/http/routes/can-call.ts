@@ -5,8 +5,16 @@ import type { DecisionEvent } from '../../observability/decision-log.js'
 import { requirePhone } from '../../lib/phone.js'
 import { consentOf } from '../../consent/decide.js'
 import { isoTime } from '../../lib/iso-time.js'
-import type { ConsentLookup, LookupResult } from '../../consent/lookup.js'
-import { BatchRequest, BatchResponse, CanCallQuery, DecisionBody } from '../../schemas/can-call.js'
+import { decisionJson, JSON_CONTENT_TYPE } from '../decision-json.js'
+import { priorityOf, type ConsentLookup, type LookupResult } from '../../consent/lookup.js'
+import {
+  BatchQuery,
+  BatchRequest,
+  BatchResponse,
+  CanCallQuery,
+  DecisionBody,
+  type Priority,
+} from '../../schemas/can-call.js'
 import { InvalidRequestBody, UnauthorizedBody, UnavailableBody } from '../../schemas/errors.js'
 
 /** Checks of one batch request in flight at once, started together: four full micro-batches of 25 users. */
@@ -40,12 +48,13 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }>
     rawBusiness: string,
     rawUser: string,
     fresh: boolean,
+    priority: Priority,
   ): DecisionBody | Promise<DecisionBody> {
     const business = (event.business = requirePhone('business', rawBusiness))
     const user = (event.user = requirePhone('user', rawUser))
     const hit = fresh ? undefined : lookup.cached(business, user)
     if (hit) return (event.body = decisionBody(hit, business, user))
-    return lookup.check(business, user, { fresh }).then((result) => {
+    return lookup.check(business, user, { fresh, priority }).then((result) => {
       event.upstreamMs = result.upstreamMs
       return (event.body = decisionBody(result, business, user))
     })
@@ -66,11 +75,20 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }>
       serializerCompiler,
       config: CHECK_ROUTE,
     },
-    // Not async: Fastify sends a plain return value at once, and awaits a promise only on a miss.
-    (req) => {
+    // Not async: Fastify sends a plain return value at once, and awaits a promise only on a miss. The body goes
+    // out already written (decision-json.ts): a string with a JSON content type skips Fastify's serializer.
+    (req, reply) => {
       const event: DecisionEvent = {}
       req.decisions = [event]
-      return answer(event, req.query.business, req.query.user, req.query.fresh === true)
+      const { query } = req
+      const priority = priorityOf(query.priority, 1)
+      const body = answer(event, query.business, query.user, query.fresh === true, priority)
+      // The type provider types send() by the response schema; the string is that schema's JSON (decision-json.ts).
+      const send = (b: DecisionBody) => {
+        void reply.header('content-type', JSON_CONTENT_TYPE).send(decisionJson(b) as unknown as DecisionBody)
+      }
+      if (body instanceof Promise) return body.then(send)
+      send(body)
     },
   )
 
@@ -84,7 +102,9 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }>
         description:
           'Each result is exactly the body GET /can-call would give for that pair, in request order: an invalid ' +
           'pair or one Kaleyra could not answer gets its own error body while the others are decided. Uses the ' +
-          'same cache and micro-batcher, so it warms the cache for the per-call checks.',
+          'same cache and micro-batcher, so it warms the cache for the per-call checks. A batch of more than 4 pairs ' +
+          '(or priority=bulk) is bulk work: its Kaleyra requests wait behind live checks.',
+        querystring: BatchQuery,
         body: BatchRequest,
         response: { 200: BatchResponse, ...ERROR_RESPONSES },
       },
@@ -94,10 +114,11 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }>
     async (req) => {
       const events = req.body.checks.map((): DecisionEvent => ({}))
       req.decisions = events
+      const priority = priorityOf(req.query.priority, req.body.checks.length)
       // A bounded number at a time: a campaign pre-check must not fill the upstream queue that live checks need.
       const results = await inWaves(req.body.checks, BATCH_CONCURRENCY, async (check, i) => {
         try {
-          return await answer(events[i] ?? {}, check.business, check.user, false)
+          return await answer(events[i] ?? {}, check.business, check.user, false, priority)
         } catch (err) {
           const body = errorBody(toGateError(err))
           if (events[i]) events[i].body = body

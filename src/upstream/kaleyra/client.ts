@@ -5,7 +5,7 @@ import type { Clock } from '../../lib/clock.js'
 import { LATEST_EPOCH_SECONDS } from '../../lib/iso-time.js'
 import type { UpstreamOutcome } from '../../observability/metrics.js'
 import { UpstreamError, parseRetryAfter, toUpstreamError } from '../errors.js'
-import type { ConsentUpstream, PermissionRecord } from '../port.js'
+import type { ConsentUpstream, PermissionRecord, Priority } from '../port.js'
 import { createDeadline, type UpstreamGuard } from '../guard.js'
 import {
   AUTH_FAILED_CODE,
@@ -90,7 +90,11 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
     }
   }
 
-  async function listPermissions(businesses: readonly string[], users: readonly string[]) {
+  async function listPermissions(
+    businesses: readonly string[],
+    users: readonly string[],
+    listOpts?: { priority?: Priority },
+  ) {
     // Every value is percent-encoded: a bare + in a query string means a space.
     const query = `business_phone_number=${encodeList(businesses)}&user_phone_number=${encodeList(users)}`
     const deadline = createDeadline(opts.deadlineMs ?? 2 * opts.timeoutMs)
@@ -101,7 +105,7 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
         if (page >= maxPages)
           throw new UpstreamError('error', `Kaleyra paging did not end within ${maxPages} pages`)
         const at = offset
-        const env = await guard.run((signal) => fetchPage(query, at, signal), deadline)
+        const env = await guard.run((signal) => fetchPage(query, at, signal), deadline, listOpts?.priority)
         for (const r of env.data) records.push(toRecord(r))
         if (!morePages(env, at, pageSize)) break
         offset = nextOffset(env, at)

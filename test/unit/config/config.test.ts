@@ -156,7 +156,7 @@ describe('loadConfig: upstream resilience and batching', () => {
     const c = loadConfig(base)
     expect(c.upstream).toMatchObject({ retries: 2, maxInflight: 16, maxRps: 50, maxQueue: 100 })
     expect(c.upstream.breaker).toEqual({ failureThreshold: 5, openMs: 5000 })
-    expect(c.batch).toEqual({ windowMs: 2, maxUsers: 25 })
+    expect(c.batch).toEqual({ windowMs: 2, maxWaitMs: 15, maxUsers: 25 })
     expect(c.cache.staleIfErrorMs).toBe(0)
   })
 
@@ -164,10 +164,53 @@ describe('loadConfig: upstream resilience and batching', () => {
     'UPSTREAM_RETRIES=9',
     'BATCH_MAX_USERS=0',
     'BATCH_MAX_USERS=101',
+    'BATCH_MAX_WAIT_MS=0',
+    'BATCH_MAX_WAIT_MS=1001',
     'UPSTREAM_MAX_INFLIGHT=0',
     'CHECK_DEADLINE_MS=10',
   ])('rejects %s naming the variable', (pair) => {
     const [name, value] = pair.split('=') as [string, string]
     expect(() => loadConfig({ ...base, [name]: value })).toThrow(name)
+  })
+
+  it('takes a maximum wait equal to the window (a fixed window), never one below it', () => {
+    expect(loadConfig({ ...base, BATCH_WINDOW_MS: '5', BATCH_MAX_WAIT_MS: '5' }).batch.maxWaitMs).toBe(5)
+    expect(() => loadConfig({ ...base, BATCH_WINDOW_MS: '20' })).toThrow(
+      'BATCH_MAX_WAIT_MS must be at least BATCH_WINDOW_MS',
+    )
+  })
+})
+
+describe('loadConfig: live checks first, one budget per fleet', () => {
+  const base = { KALEYRA_SID: 'HX1', KALEYRA_API_KEY: 'key' }
+  const redis = { REDIS_URL: 'redis://127.0.0.1:6379' }
+
+  it('leaves bulk half the budget and the fleet budget off by default', () => {
+    expect(loadConfig(base).upstream).toMatchObject({ bulkShare: 0.5, fleetMaxRps: 0 })
+  })
+
+  it('reads a share up to 1 and a fleet rate with REDIS_URL', () => {
+    const c = loadConfig({ ...base, ...redis, UPSTREAM_BULK_SHARE: '0.25', UPSTREAM_FLEET_MAX_RPS: '120' })
+    expect(c.upstream).toMatchObject({ bulkShare: 0.25, fleetMaxRps: 120 })
+    expect(loadConfig({ ...base, UPSTREAM_BULK_SHARE: '1' }).upstream.bulkShare).toBe(1)
+  })
+
+  it.each([
+    ['UPSTREAM_BULK_SHARE=0', { UPSTREAM_BULK_SHARE: '0' }, /UPSTREAM_BULK_SHARE is invalid: .*0/],
+    ['UPSTREAM_BULK_SHARE=1.5', { UPSTREAM_BULK_SHARE: '1.5' }, /UPSTREAM_BULK_SHARE is invalid: .*1/],
+    ['UPSTREAM_BULK_SHARE=half', { UPSTREAM_BULK_SHARE: 'half' }, /UPSTREAM_BULK_SHARE is invalid/],
+    [
+      'UPSTREAM_FLEET_MAX_RPS=2.5',
+      { ...redis, UPSTREAM_FLEET_MAX_RPS: '2.5' },
+      /UPSTREAM_FLEET_MAX_RPS is invalid/,
+    ],
+    [
+      'UPSTREAM_FLEET_MAX_RPS=-1',
+      { ...redis, UPSTREAM_FLEET_MAX_RPS: '-1' },
+      /UPSTREAM_FLEET_MAX_RPS is invalid/,
+    ],
+    ['UPSTREAM_FLEET_MAX_RPS without REDIS_URL', { UPSTREAM_FLEET_MAX_RPS: '100' }, /needs REDIS_URL/],
+  ])('rejects %s with a message naming the variable', (_label, env, message) => {
+    expect(() => loadConfig({ ...base, ...env })).toThrow(message)
   })
 })

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPairBatcher } from '../../../src/consent/batcher.js'
-import type { PermissionRecord } from '../../../src/upstream/port.js'
+import type { ConsentUpstream, PermissionRecord, Priority } from '../../../src/upstream/port.js'
 
 const B = '+918000000001'
 const record = (business: string, user: string): PermissionRecord => ({
@@ -158,5 +158,30 @@ describe('createPairBatcher isolation', () => {
     await vi.advanceTimersByTimeAsync(2)
     expect(await Promise.all(finds)).toEqual(['rejected', 'rejected'])
     expect(client.calls).toHaveLength(1)
+  })
+})
+
+describe('createPairBatcher: live and bulk', () => {
+  it('never puts a live miss in a bulk batch: each class has its own batches and says so upstream', async () => {
+    const sent: [Priority | undefined, readonly string[]][] = []
+    const client: ConsentUpstream = {
+      listPermissions: async (_businesses, users, opts) => {
+        sent.push([opts?.priority, users])
+        return []
+      },
+    }
+    const batcher = createPairBatcher({ client, windowMs: 2, maxUsers: 25 })
+    const finds = [
+      batcher.find(B, '+919000000001', 'bulk'),
+      batcher.find(B, '+919000000002', 'live'),
+      batcher.find(B, '+919000000003', 'bulk'),
+      batcher.find(B, '+919000000004'),
+    ]
+    await vi.advanceTimersByTimeAsync(50)
+    await Promise.all(finds)
+    expect(sent).toEqual([
+      ['bulk', ['+919000000001', '+919000000003']],
+      ['live', ['+919000000002', '+919000000004']],
+    ])
   })
 })

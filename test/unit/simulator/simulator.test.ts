@@ -211,6 +211,7 @@ describe('GET call_permissions: query parsing', () => {
         user: [],
         limit: 3,
         offset: 1,
+        receivedAtMs: expect.any(Number),
       },
     ])
     sim.resetRequests()

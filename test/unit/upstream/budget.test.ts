@@ -1,5 +1,12 @@
 import { afterEach, describe, it, expect, vi } from 'vitest'
-import { BudgetExceededError, createUpstreamBudget, takeToken } from '../../../src/upstream/budget.js'
+import {
+  BudgetExceededError,
+  bulkSlots,
+  createUpstreamBudget,
+  msUntil,
+  refill,
+  tokensNeeded,
+} from '../../../src/upstream/budget.js'
 
 /** A promise the test settles by hand. */
 function deferred<T = string>() {
@@ -15,45 +22,35 @@ const flush = () => new Promise<void>((r) => setImmediate(r))
 
 const never = () => new AbortController().signal
 
-describe('takeToken', () => {
-  it('gives a burst of capacity tokens, then asks to wait 1000/rate ms', () => {
-    let state = { tokens: 3, updatedAt: 0 }
-    for (let i = 0; i < 3; i++) {
-      const step = takeToken(state, 0, 3, 3)
-      expect(step.waitMs).toBe(0)
-      state = step.state
-    }
-    expect(takeToken(state, 0, 3, 3).waitMs).toBeCloseTo(1000 / 3)
-  })
+/** Fake timers and a fake Date that move together: the budget's injected `now` reads Date.now(). */
+function fakeTime(): () => number {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 0 })
+  return () => Date.now()
+}
 
-  it('reserves the token it asks to wait for, so the next waiter waits one interval longer', () => {
-    const first = takeToken({ tokens: 0, updatedAt: 0 }, 0, 4, 4)
-    expect(first.waitMs).toBe(250)
-    expect(takeToken(first.state, 0, 4, 4).waitMs).toBe(500)
-  })
-
-  it('refills continuously, not in whole-second steps', () => {
+describe('the token bucket', () => {
+  it('refills continuously, not in whole-second steps, and never past capacity', () => {
     const empty = { tokens: 0, updatedAt: 0 }
-    expect(takeToken(empty, 250, 2, 2).waitMs).toBe(250)
-    const step = takeToken(empty, 500, 2, 2)
-    expect(step.waitMs).toBe(0)
-    expect(step.state).toEqual({ tokens: 0, updatedAt: 500 })
+    expect(refill(empty, 250, 2, 2)).toEqual({ tokens: 0.5, updatedAt: 250 })
+    expect(refill(empty, 3_600_000, 2, 2).tokens).toBe(2)
   })
 
-  it('never holds more than capacity tokens, however long it was idle', () => {
-    let state = { tokens: 2, updatedAt: 0 }
-    const waits: number[] = []
-    for (let i = 0; i < 3; i++) {
-      const step = takeToken(state, 3_600_000, 2, 2)
-      waits.push(step.waitMs)
-      state = step.state
-    }
-    expect(waits).toEqual([0, 0, 500])
+  it('says how long until a class may take a token: 1000/rate ms per missing token', () => {
+    expect(msUntil({ tokens: 0, updatedAt: 0 }, 1, 4)).toBe(250)
+    expect(msUntil({ tokens: 1.5, updatedAt: 0 }, 1, 4)).toBe(0)
+    expect(msUntil({ tokens: 1, updatedAt: 0 }, 3, 4)).toBe(500)
   })
 
-  it('never waits and leaves the state alone at rate 0', () => {
-    const state = { tokens: 0, updatedAt: 0 }
-    expect(takeToken(state, 0, 0, 1)).toEqual({ waitMs: 0, state })
+  it('has bulk leave (1 - share) of the burst to live checks, yet always able to start', () => {
+    expect(tokensNeeded('live', 50, 0.5)).toBe(1)
+    expect(tokensNeeded('bulk', 50, 0.5)).toBe(26)
+    expect(tokensNeeded('bulk', 50, 1)).toBe(1)
+    expect(tokensNeeded('bulk', 1, 0.1)).toBe(1)
+    expect(bulkSlots(16, 0.5)).toBe(8)
+    expect(bulkSlots(1, 0.5)).toBe(1)
+    // From two slots on, a share below 1 always leaves one to live checks.
+    expect(bulkSlots(2, 0.99)).toBe(1)
+    expect(bulkSlots(16, 0.99)).toBe(15)
   })
 })
 
@@ -178,14 +175,14 @@ describe('createUpstreamBudget', () => {
     expect(await budget.run(async (s) => s === signal, signal)).toBe(true)
   })
 
-  it('makes the third immediate call wait 500 ms for a token at maxRps 2', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 2, maxQueue: 10, now: () => 0 })
+  it('makes the third immediate call wait 500 ms for a token at maxRps 2, holding no slot meanwhile', async () => {
+    const now = fakeTime()
+    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 2, maxQueue: 10, now })
     const started: number[] = []
     const calls = [1, 2, 3].map((n) => budget.run(async () => started.push(n), never()))
     await flush()
     expect(started).toEqual([1, 2])
-    expect(budget.inflight).toBe(1) // the third holds its slot while it waits for the token
+    expect([budget.inflight, budget.queued]).toEqual([0, 1])
     await vi.advanceTimersByTimeAsync(499)
     expect(started).toEqual([1, 2])
     await vi.advanceTimersByTimeAsync(1)
@@ -193,9 +190,9 @@ describe('createUpstreamBudget', () => {
     await Promise.all(calls)
   })
 
-  it('cancels the token timer and frees the slot when the signal aborts during the wait', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const budget = createUpstreamBudget({ maxInflight: 1, maxRps: 1, maxQueue: 0, now: () => 0 })
+  it('cancels the token timer and leaves nothing queued when the signal aborts during the wait', async () => {
+    const now = fakeTime()
+    const budget = createUpstreamBudget({ maxInflight: 1, maxRps: 1, maxQueue: 1, now })
     await budget.run(async () => 'burst', never())
     const ac = new AbortController()
     const fn = vi.fn(async () => 'late')
@@ -205,13 +202,13 @@ describe('createUpstreamBudget', () => {
     ac.abort(new Error('cancelled'))
     await expect(waiting).rejects.toThrow('cancelled')
     expect(vi.getTimerCount()).toBe(0)
-    expect(budget.inflight).toBe(0)
+    expect([budget.inflight, budget.queued]).toEqual([0, 0])
     expect(fn).not.toHaveBeenCalled()
   })
 
-  it('gives the token of an abandoned wait back: the next caller waits as if it had never asked', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 1, maxQueue: 10, now: () => 0 })
+  it('takes tokens only at the start: an abandoned wait costs the next caller nothing', async () => {
+    const now = fakeTime()
+    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 1, maxQueue: 10, now })
     await budget.run(async () => 'burst', never())
     const ac = new AbortController()
     const abandoned = budget.run(async () => 'never', ac.signal)
@@ -222,18 +219,17 @@ describe('createUpstreamBudget', () => {
     const next = budget.run(async () => started.push('next'), never())
     await vi.advanceTimersByTimeAsync(999)
     expect(started).toEqual([])
-    // One interval after the burst, not two: the abandoned token is not counted against it.
+    // One interval after the burst, not two.
     await vi.advanceTimersByTimeAsync(1)
     expect(started).toEqual(['next'])
     await next
   })
 
-  it('keeps the token of an abandoned wait when a later caller already waits behind it: never two starts at once', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
-    let t = 0
-    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 1, maxQueue: 10, now: () => t })
+  it('never starts two at once after an abandoned wait with a later caller behind it', async () => {
+    const now = fakeTime()
+    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 1, maxQueue: 10, now })
     const starts: number[] = []
-    const run = (signal = never()) => budget.run(async () => starts.push(t), signal)
+    const run = (signal = never()) => budget.run(async () => starts.push(now()), signal)
     await run()
     const ac = new AbortController()
     const abandoned = run(ac.signal).catch(() => 'abandoned')
@@ -242,15 +238,29 @@ describe('createUpstreamBudget', () => {
     ac.abort(new Error('cancelled'))
     expect(await abandoned).toBe('abandoned')
     const later = run()
-    await flush()
-    for (let ms = 0; ms < 4000; ms += 100) {
-      t += 100
-      await vi.advanceTimersByTimeAsync(100)
-    }
+    await vi.advanceTimersByTimeAsync(4000)
     await Promise.all([waiting, later])
-    // One start per second at most, in any window of a second.
     expect(starts).toHaveLength(3)
     for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(1000)
+  })
+
+  it('starts a bulk arrival at once, bucket full, after a waiter gave up its token wait with nothing in flight', async () => {
+    // The abort used to clear the timer but leave it set, so later bulk arrivals never pumped: each sat until its
+    // own deadline with a full bucket.
+    const now = fakeTime()
+    const budget = createUpstreamBudget({ maxInflight: 10, maxRps: 1, maxQueue: 10, bulkShare: 1, now })
+    await budget.run(async () => 'burst', never(), 'bulk')
+    const ac = new AbortController()
+    const abandoned = budget.run(async () => 'never', ac.signal, 'bulk')
+    await flush()
+    ac.abort(new Error('deadline'))
+    await expect(abandoned).rejects.toThrow('deadline')
+    await vi.advanceTimersByTimeAsync(5000)
+    const started = vi.fn()
+    const later = budget.run(async () => started(), never(), 'bulk')
+    await flush()
+    expect(started).toHaveBeenCalledOnce()
+    await later
   })
 
   it('does not pace at all when maxRps is 0', async () => {
