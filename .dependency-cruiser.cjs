@@ -1,12 +1,13 @@
 /**
  * The house's layers, one direction only (issue 12, ../shared/STYLE.md):
- *   entry points (server, demo) -> http/ -> consent/ (the core) -> ports and adapters (upstream/, shared/)
+ *   entry points (server, demo, cli/ over client/) -> http/ -> consent/ (the core) -> ports and adapters (upstream/, shared/)
  *   -> leaves (config/, schemas/, observability/, lib/).
  * The core asks through ports (upstream/port.ts, upstream/errors.ts, shared/port.ts), never an adapter; only the
  * HTTP layer knows Fastify; only the adapters know undici and ioredis; the simulator reads only Kaleyra's wire types.
  * `npm run lint` runs this; a violation names its rule.
  */
-const ENTRY = '^src/(server|demo|demo-options)[.]ts$'
+// The CLI and the client it is built on sit with the entry points: nothing in the service imports them.
+const ENTRY = '^src/(server|demo|demo-options)[.]ts$|^src/(cli|client)/'
 const HTTP = '^src/http/'
 const CORE = '^src/consent/'
 const ADAPTERS = '^src/(upstream|shared)/'
@@ -87,6 +88,22 @@ module.exports = {
       severity: 'error',
       from: { path: SIMULATOR },
       to: { path: '^src/', pathNot: `${SIMULATOR}|^src/upstream/kaleyra/wire[.]ts$|^src/lib/` },
+    },
+    {
+      name: 'cli-uses-the-client',
+      comment:
+        'The CLI asks the gate over HTTP like any dialer: it imports the client and lib/, never the service.',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/', pathNot: '^src/(cli|client|lib)/' },
+    },
+    {
+      name: 'client-stands-alone',
+      comment:
+        'src/client/ ships to dialers (consent-gate/client): it imports only itself and Node built-ins.',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: { pathNot: '^src/client/', dependencyTypesNot: ['core'] },
     },
     {
       name: 'nothing-ships-the-simulator',

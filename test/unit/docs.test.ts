@@ -37,10 +37,12 @@ const NOT_THE_GATES = new Map([
   ['SIMULATOR_PORT', 'npm run simulator and npm run demo'],
   ['SIMULATOR_SEED', 'npm run simulator'],
   ['REDIS_PASSWORD', "docker compose: the password of compose's own Redis"],
+  ['CONSENT_GATE_URL', "the CLI's gate address (docs/cli.md)"],
+  ['CONSENT_GATE_TOKEN', "the CLI's caller token (docs/cli.md)"],
 ])
 
-/** Prefixes that make an UPPER_SNAKE name look like one of ours: the schema's own, and the simulator's. */
-const PREFIXES = new Set([...variables.map((v) => v.split('_')[0]!), 'SIMULATOR'])
+/** Prefixes that make an UPPER_SNAKE name look like one of ours: the schema's own, the simulator's and the CLI's. */
+const PREFIXES = new Set([...variables.map((v) => v.split('_')[0]!), 'SIMULATOR', 'CONSENT'])
 
 /** UPPER_SNAKE names with an underscore and a known prefix (undici codes such as UND_ERR_... are not ours). */
 function envLikeNames(markdown: string): string[] {
