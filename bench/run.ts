@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=hit,cold,herd,memory,startup,soak,l2]
+// npm run bench [-- --quick] [-- --only=hit,cold,herd,memory,startup,soak,l2,scale,precheck]
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +11,8 @@ import { memory } from './scenarios/memory.js'
 import { soak } from './scenarios/soak.js'
 import { startup } from './scenarios/startup.js'
 import { l2Hit } from './scenarios/l2-hit.js'
+import { precheck } from './scenarios/precheck.js'
+import { scale } from './scenarios/scale.js'
 
 const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioReport>> = {
   hit: hitPath,
@@ -20,6 +22,8 @@ const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioReport
   startup,
   soak,
   l2: l2Hit,
+  precheck,
+  scale,
 }
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url))

@@ -1,6 +1,7 @@
 // Child process: the server under test, either the gate (as server.ts builds it) or the bare baseline.
 import fs from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import v8 from 'node:v8'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { buildApp } from '../../src/http/app.js'
 import { loadConfig } from '../../src/config/load.js'
@@ -48,6 +49,17 @@ serve({
     return { url, pid: process.pid }
   },
   stats: () => ({ cpu: process.cpuUsage(), memory: process.memoryUsage() }),
+  /**
+   * With --expose-gc: full collections that compact the heap, so an RSS reading counts what is kept, not the
+   * half-empty pages a burst of garbage left committed (bench scenario "scale").
+   */
+  async gc() {
+    v8.setFlagsFromString('--compact-on-every-full-gc')
+    for (let i = 0; i < 2; i++) globalThis.gc?.()
+    v8.setFlagsFromString('--no-compact-on-every-full-gc')
+    // V8 hands the emptied pages back from a background task.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+  },
   /** CPU profiling of one measured window only (node --cpu-prof would also record start-up and warming). */
   async profileStart() {
     session = new Session()

@@ -4,6 +4,7 @@ import { count, runLoad, type LoadResult } from '../lib/load.js'
 import { int, ms, pct, table, type ScenarioContext, type ScenarioReport } from '../lib/report.js'
 import { startServer, startSim, type Server, type Sim } from '../lib/servers.js'
 import { cpuShare, median } from '../lib/stats.js'
+import { coldBurst } from './cold-burst.js'
 
 const CONCURRENCY = 100
 const UPSTREAM_LATENCY_MS = 50
@@ -24,7 +25,7 @@ interface Variant {
 }
 
 const VARIANTS: Variant[] = [
-  { name: 'batching defaults (2 ms, 25 users), budget lifted', env: UNLIMITED, judged: true },
+  { name: 'batching defaults (2 ms, max 15 ms, 25 users), budget lifted', env: UNLIMITED, judged: true },
   { name: 'no batching (BATCH_WINDOW_MS=0), budget lifted', env: { ...UNLIMITED, BATCH_WINDOW_MS: '0' } },
   {
     name: 'KALEYRA_PAGE_SIZE=100, budget lifted',
@@ -47,8 +48,19 @@ interface Run {
 /**
  * 2. Cold path: 2,000 distinct users over 2 businesses, each asked once at concurrency 100, against a
  * simulator answering in 50 ms. Every check is a miss; the micro-batcher should fold them into few requests.
+ * Then a cold burst over fresh connections (cold-burst.ts).
  */
 export async function coldPath(ctx: ScenarioContext): Promise<ScenarioReport> {
+  const sustained = await sustainedLoad(ctx)
+  const burst = await coldBurst(ctx)
+  return {
+    title: sustained.title,
+    markdown: [sustained.markdown, '', burst.markdown].join('\n'),
+    targets: [...sustained.targets, ...burst.targets],
+  }
+}
+
+async function sustainedLoad(ctx: ScenarioContext): Promise<ScenarioReport> {
   const users = ctx.quick ? 200 : 2000
   const reps = ctx.quick ? 1 : 3
   const sim = await startSim()
