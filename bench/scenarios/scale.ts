@@ -26,7 +26,7 @@ interface Size {
 }
 
 /**
- * 8. Cost as work grows: the hit path of scenario 1 with 10,000, 100,000 and 1,000,000 cached pairs, the cache
+ * 9. Cost as work grows: the hit path of scenario 1 with 10,000, 100,000 and 1,000,000 cached pairs, the cache
  * sized to fit, every request a pair drawn at random from all of them (a hot few would keep the cache's Map in
  * the CPU cache). A/B against the same bare route at each size; memory per pair from the gate.
  */
@@ -258,7 +258,7 @@ function summarize(sizes: Size[], durationS: number): ScenarioReport {
       'rounds; gate/bare CPU per request is the figure to compare across sizes on a busy machine.',
   ].join('\n')
   return {
-    title: '8. Cost as work grows',
+    title: '9. Cost as work grows',
     markdown,
     targets: [
       {
