@@ -10,6 +10,7 @@ import { createLogger } from '../observability/logger.js'
 import { createMetrics } from '../observability/metrics.js'
 import { GateLogController, requestLoggerFactory } from './request-logging.js'
 import { createGate } from './gate.js'
+import { lazySchemaCompilers } from './lazy-schemas.js'
 import { lifecycle } from './plugins/lifecycle.js'
 import { decisions } from './plugins/decisions.js'
 import { errorEnvelope } from './plugins/error-envelope.js'
@@ -56,6 +57,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // Route schemas are TypeBox's output, checked by the OpenAPI drift test: validating each against the JSON
     // Schema meta-schema at start-up (compiling the meta-schema first) cost ~10 % of the start-up.
     ajv: { customOptions: { validateSchema: false } },
+    schemaController: { compilersFactory: lazySchemaCompilers() },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics })
