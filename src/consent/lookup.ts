@@ -101,6 +101,8 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
   interface Asking {
     priority: Priority
     askFleet: boolean
+    /** A fresh check skips the cache: an answer already there never stands in for its own. */
+    fresh: boolean
   }
 
   async function load(key: string, business: string, user: string, how: Asking): Promise<Loaded> {
@@ -118,7 +120,7 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
         if (found.decision.allowed) await events?.syncStreak(key)
         return { decision: found.decision, from: 'shared' }
       }
-      return await ask(key, business, user, how.priority, started)
+      return await ask(key, business, user, how, started)
     } finally {
       if (fleet.leader) shared?.releaseFetch(key)
     }
@@ -132,14 +134,14 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     key: string,
     business: string,
     user: string,
-    priority: Priority,
+    how: Asking,
     started: number,
     again = 1,
   ): Promise<Loaded> {
     const mark = facts.mark(key)
     let decision: Decision
     try {
-      decision = decide(await opts.find(business, user, priority), clock.now())
+      decision = decide(await opts.find(business, user, how.priority), clock.now())
     } catch (err) {
       throw fromUpstream(toUpstreamError(err))
     }
@@ -151,14 +153,19 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
       void shared?.writeFact(key, decision, ttlMs, 'upstream', mark.atMs)
       if (decision.allowed) await events?.syncStreak(key)
       log.debug({ reason: decision.reason }, 'kaleyra answered')
+    } else if (!decision.allowed) {
+      // A refused deny is now the pair's newest fact (facts.ts), and whatever the cache holds is older: a live and
+      // a bulk lookup of one pair, the later answer a reject. The next check asks Kaleyra again.
+      cache.delete(key)
     }
     if (settled.decision) return { decision: settled.decision, upstreamMs, from: 'upstream' }
-    // Overtaken by another lookup's Kaleyra answer for the pair (a live check that overtook a bulk one usually
-    // finishes after it): that answer is in the cache, exactly what a check arriving now gets. An eviction leaves
-    // nothing there: then ask again.
-    const current = cache.get(key)
-    if (current) return { decision: current, upstreamMs, from: 'cache' }
-    if (again > 0) return ask(key, business, user, priority, started, again - 1)
+    // Overtaken by another lookup's Kaleyra answer that arrived after this one asked (a live check that overtook
+    // a bulk one usually finishes after it): the cache holds that answer, what a check arriving now gets. Anything
+    // older, an event's or an eviction's absence, or a fresh check: ask again.
+    const current = how.fresh ? undefined : cache.get(key)
+    if (current && current.origin === 'upstream' && current.checkedAtMs >= mark.atMs)
+      return { decision: current, upstreamMs, from: 'cache' }
+    if (again > 0) return ask(key, business, user, how, started, again - 1)
     throw new GateError('upstream_unavailable', 'The consent changed while Kaleyra was being asked', {
       retryAfterSeconds: 1,
     })
@@ -200,7 +207,7 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     if (!pending) {
       // Neither a fresh check nor one overtaking this gate's own bulk fetch waits on the fleet's fetch lock.
       const entry = {
-        pending: load(key, business, user, { priority, askFleet: !fresh && !overtakes }).finally(() => {
+        pending: load(key, business, user, { priority, askFleet: !fresh && !overtakes, fresh }).finally(() => {
           if (inflight.get(key) === entry) inflight.delete(key)
         }),
         priority,
