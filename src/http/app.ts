@@ -34,6 +34,8 @@ export interface AppDeps {
   shedSampleIntervalMs?: number
   /** Node process metrics (default on); off for tests that build many apps. */
   defaultMetrics?: boolean
+  /** Compile every route's schemas before listening, as Fastify does by default (a test proves they all compile). */
+  eagerSchemas?: boolean
 }
 
 /** Builds the gate without listening: tests and server.ts both start here. */
@@ -57,7 +59,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
     // Route schemas are TypeBox's output, checked by the OpenAPI drift test: validating each against the JSON
     // Schema meta-schema at start-up (compiling the meta-schema first) cost ~10 % of the start-up.
     ajv: { customOptions: { validateSchema: false } },
-    schemaController: { compilersFactory: lazySchemaCompilers() },
+    ...(deps.eagerSchemas ? {} : { schemaController: { compilersFactory: lazySchemaCompilers() } }),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const metrics = createMetrics({ defaultMetrics: deps.defaultMetrics })

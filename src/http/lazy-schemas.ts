@@ -3,22 +3,26 @@ import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { FastifyServerOptions } from 'fastify'
 
 type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>
-type Compiled = ((data: unknown) => unknown) & { errors?: unknown }
+type Compiled = ((...args: unknown[]) => unknown) & { errors?: unknown; schemaEnv?: unknown }
 
 /**
  * A compiled schema, compiled on its first use: Fastify compiles every route's validators (ajv) and serializers
  * (fast-json-stringify) before it listens, ~18 % of the gate's start-up CPU (bench/README.md, start-up), for
  * routes most gates never serve (webhooks, admin, docs). The first request of a route pays its compilation
- * instead. `errors` is read by Fastify from the validator after a failed check, so it is passed on.
+ * instead (a schema that cannot compile fails there: tests build the app with eager compilation, app.ts). `errors`
+ * is read by Fastify from the validator after a failed check, so it is passed on.
  */
 function onFirstUse(compile: () => Compiled): Compiled {
   let compiled: Compiled | undefined
-  const lazy: Compiled = (data) => {
+  const lazy: Compiled = (...args) => {
     compiled ??= compile()
-    const result = compiled(data)
+    const result = compiled(...args)
     lazy.errors = compiled.errors
     return result
   }
+  // Fastify passes an ajv validator (which has a schemaEnv) the request as the root's parent, so ajv may coerce or
+  // replace a root value; the compiled validator still gets every argument.
+  lazy.schemaEnv = true
   return lazy
 }
 

@@ -76,4 +76,26 @@ describe('lazySchemaCompilers', () => {
     for (let i = 0; i < 2; i++) expect((await fastify.inject('/used?a=1')).json()).toEqual({ a: '1' })
     expect(compiled.sort()).toEqual(['/used 200', '/used querystring'])
   })
+
+  it('leaves no route of the gate with a schema that cannot compile (every one compiled eagerly)', async () => {
+    const { buildApp } = await import('../../../src/http/app.js')
+    const { loadConfig } = await import('../../../src/config/load.js')
+    const { createLogger } = await import('../../../src/observability/logger.js')
+    const config = loadConfig({
+      KALEYRA_SID: 'S',
+      KALEYRA_API_KEY: 'k',
+      ADMIN_API_TOKEN: 'admin-token-0123456789',
+      META_APP_SECRET: 'meta-secret-0123456789',
+      META_VERIFY_TOKEN: 'verify-token-0123456789',
+      WEBHOOK_BEARER_TOKEN: 'webhook-token-0123456789',
+    })
+    const gate = await buildApp(config, {
+      eagerSchemas: true,
+      defaultMetrics: false,
+      logger: createLogger('silent'),
+    })
+    await expect(gate.ready()).resolves.toBeDefined()
+    expect(gate.hasRoute({ method: 'DELETE', url: '/cache' })).toBe(true)
+    await gate.close()
+  })
 })
