@@ -207,9 +207,11 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     if (!pending) {
       // Neither a fresh check nor one overtaking this gate's own bulk fetch waits on the fleet's fetch lock.
       const entry = {
-        pending: load(key, business, user, { priority, askFleet: !fresh && !overtakes, fresh }).finally(() => {
-          if (inflight.get(key) === entry) inflight.delete(key)
-        }),
+        pending: load(key, business, user, { priority, askFleet: !fresh && !overtakes, fresh }).finally(
+          () => {
+            if (inflight.get(key) === entry) inflight.delete(key)
+          },
+        ),
         priority,
       }
       pending = entry.pending
