@@ -3,6 +3,7 @@
  * The reasons are the gate's public contract (README, reason table); the CLI adds none but `gate_unreachable`,
  * which the client gives when no answer came at all.
  */
+import { DECISION_REASONS } from '../client/index.js'
 
 /** One result as the gate writes it: a decision body, or an error body with a message. */
 export interface CheckResult {
@@ -31,17 +32,6 @@ export function gateBody<T extends object>(result: T): CheckResult {
   }
   return body as unknown as CheckResult
 }
-
-/** Reasons of a 200 decision: the gate decided, and only `consent_granted` allows. */
-export const DECISION_REASONS: ReadonlySet<string> = new Set([
-  'consent_granted',
-  'consent_rejected',
-  'consent_expired',
-  'action_not_permitted',
-  'no_consent',
-  'consent_unrecognized',
-  'unanswered_streak',
-])
 
 /** Reasons worth asking again after a pause: the gate or Kaleyra could not answer now, and may soon. */
 export const RETRYABLE_REASONS: ReadonlySet<string> = new Set([

@@ -20,6 +20,12 @@ const DENY_REASONS = {
   unanswered_streak: true,
 } satisfies Record<DenyReason, true>
 
+/** Every reason of a 200 decision (the gate decided); only `consent_granted` allows. */
+export const DECISION_REASONS: ReadonlySet<string> = new Set([
+  'consent_granted',
+  ...Object.keys(DENY_REASONS),
+])
+
 type Json = Record<string, unknown>
 type Pair = { business: string; user: string }
 

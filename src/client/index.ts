@@ -7,6 +7,7 @@ import { createTransport, NoAnswer, type RawAnswer, type SendOptions } from './t
 import type { ClientOptions, ConsentGateClient } from './types.js'
 
 export { ConsentGateError, type ConsentGateErrorInit } from './errors.js'
+export { DECISION_REASONS } from './answers.js'
 export type * from './types.js'
 export type { paths } from './openapi-types.js'
 
