@@ -68,10 +68,11 @@ module.exports = {
       to: { path: 'node_modules/(fastify|@fastify/|fastify-plugin)' },
     },
     {
-      name: 'only-kaleyra-adapter-knows-undici',
-      comment: 'HTTP to Kaleyra goes through src/upstream/kaleyra/.',
+      name: 'only-upstream-adapters-know-undici',
+      comment:
+        'HTTP to Kaleyra and Meta goes through their adapters, src/upstream/kaleyra/ and src/upstream/meta/.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/upstream/kaleyra/' },
+      from: { path: '^src/', pathNot: '^src/upstream/(kaleyra|meta)/' },
       to: { path: 'node_modules/undici/' },
     },
     {

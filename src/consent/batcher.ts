@@ -1,7 +1,8 @@
 import type { ConsentUpstream, PermissionRecord, Priority } from '../upstream/port.js'
 
 export interface PairBatcherOptions {
-  client: ConsentUpstream
+  /** An upstream that answers many users per request (`batches`). */
+  client: Pick<ConsentUpstream, 'listPermissions'>
   /**
    * How long a batch stays open after its latest miss (BATCH_WINDOW_MS, default 2): a lone miss waits this long, and
    * each miss that joins the batch extends it by as much. 0: no batching.

@@ -20,21 +20,23 @@ export class UpstreamError extends Error {
 /** undici failures, by `err.code` (undici docs, Errors): the ones that mean "took too long". */
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
 
-/** Maps anything thrown while talking to Kaleyra into an UpstreamError. */
-export function toUpstreamError(err: unknown): UpstreamError {
+/** Maps anything thrown while talking to the upstream (named in messages) into an UpstreamError. */
+export function toUpstreamError(err: unknown, upstream: string = 'Kaleyra'): UpstreamError {
   if (err instanceof UpstreamError) return err
   const e = (err ?? {}) as { code?: string; name?: string }
   if ((e.code && TIMEOUT_CODES.has(e.code)) || e.name === 'TimeoutError') {
-    return new UpstreamError('timeout', 'Kaleyra did not answer in time', { cause: err })
+    return new UpstreamError('timeout', `${upstream} did not answer in time`, { cause: err })
   }
   if (e.code === 'UND_ERR_ABORTED' || e.name === 'AbortError') {
-    return new UpstreamError('timeout', 'The check deadline passed before Kaleyra answered', { cause: err })
+    return new UpstreamError('timeout', `The check deadline passed before ${upstream} answered`, {
+      cause: err,
+    })
   }
   if (e.code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
-    return new UpstreamError('error', 'Kaleyra answered with an oversized body', { cause: err })
+    return new UpstreamError('error', `${upstream} answered with an oversized body`, { cause: err })
   }
   const code = e.code ?? 'unknown'
-  return new UpstreamError('error', `The connection to Kaleyra failed (${code})`, { cause: err, code })
+  return new UpstreamError('error', `The connection to ${upstream} failed (${code})`, { cause: err, code })
 }
 
 /** Connection resets: the request may never have reached Kaleyra, and the GET is idempotent. */

@@ -14,6 +14,8 @@ export interface UpstreamGuardOptions {
   /** Cap on a backoff step. Default 2000 ms. */
   maxDelayMs?: number
   random?: () => number
+  /** Names the upstream in messages (default Kaleyra). */
+  upstreamName?: string
 }
 
 /** A deadline shared by every attempt of one lookup. */
@@ -46,6 +48,7 @@ export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
   const base = opts.baseDelayMs ?? 100
   const cap = opts.maxDelayMs ?? 2000
   const random = opts.random ?? Math.random
+  const name = opts.upstreamName ?? 'Kaleyra'
   // Exponential backoff with full jitter, never sooner than Kaleyra's own Retry-After, and never past the
   // deadline: cockatiel's retry delay does not watch the abort signal, so the delay itself must end in time.
   const backoffWithin = (deadline: Deadline) =>
@@ -58,7 +61,7 @@ export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
   const circuitOpen = () =>
     new UpstreamError(
       'circuit_open',
-      'Kaleyra has been failing; the gate is not asking it until the next probe',
+      `${name} has been failing; the gate is not asking it until the next probe`,
       {
         retryAfterSeconds: Math.max(1, Math.ceil(breaker.msUntilProbe() / 1000)),
       },
@@ -78,7 +81,7 @@ export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
           breaker.success()
           return value
         } catch (err) {
-          const e = toUpstreamError(err)
+          const e = toUpstreamError(err, name)
           // Kaleyra refusing the key still answered: the upstream is up. Anything else counts against it.
           if (e.kind === 'auth_failed') breaker.success()
           else breaker.failure()
@@ -104,17 +107,17 @@ export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
         return await policy.execute(({ signal }) => once(attempt, signal, priority), deadline.signal)
       } catch (err) {
         if (err instanceof BudgetExceededError) {
-          throw new UpstreamError('budget_exceeded', 'Too many Kaleyra requests are already waiting', {
+          throw new UpstreamError('budget_exceeded', `Too many ${name} requests are already waiting`, {
             cause: err,
           })
         }
         // cockatiel 3.2's isTaskCancelledError() tests the wrong property, so instanceof it is.
         if (err instanceof TaskCancelledError) {
-          throw new UpstreamError('timeout', 'The check deadline passed before Kaleyra answered', {
+          throw new UpstreamError('timeout', `The check deadline passed before ${name} answered`, {
             cause: err,
           })
         }
-        throw toUpstreamError(err)
+        throw toUpstreamError(err, name)
       }
     },
   }

@@ -117,6 +117,9 @@ export function createKaleyraClient(opts: KaleyraClientOptions): KaleyraClient {
   }
 
   return {
+    name: 'kaleyra',
+    asksBsuid: false,
+    batches: true,
     listPermissions,
     close: () => pool.close(),
   }

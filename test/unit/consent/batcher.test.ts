@@ -164,7 +164,7 @@ describe('createPairBatcher isolation', () => {
 describe('createPairBatcher: live and bulk', () => {
   it('never puts a live miss in a bulk batch: each class has its own batches and says so upstream', async () => {
     const sent: [Priority | undefined, readonly string[]][] = []
-    const client: ConsentUpstream = {
+    const client: Pick<ConsentUpstream, 'listPermissions'> = {
       listPermissions: async (_businesses, users, opts) => {
         sent.push([opts?.priority, users])
         return []
