@@ -1,7 +1,12 @@
 import http, { type ServerResponse } from 'node:http'
+import { graphFaultReply } from './graph/faults.js'
 import { envelope, send, successReply, type Reply } from './replies.js'
 import type { SimFault, SimRequest, SimState } from './types.js'
 import { DEFAULT_PAGE_SIZE } from '../upstream/kaleyra/wire.js'
+
+/** Kaleyra's envelope code and Graph's error each make sense to one API; every other fault fits both. */
+const fitsApi = (f: SimFault, api: SimRequest['api']): boolean =>
+  f.kind === 'code' ? api === 'kaleyra' : f.kind === 'graph_error' ? api === 'meta' : true
 
 /** Which fault, if any, the next request gets: queued ones first, in order, then the standing one. */
 export function createFaultSchedule() {
@@ -9,7 +14,8 @@ export function createFaultSchedule() {
   let standing: SimFault | undefined
   return {
     next(q: SimRequest): SimFault | undefined {
-      const applies = (f: SimFault | undefined) => f && (!f.business || q.business.includes(f.business))
+      const applies = (f: SimFault | undefined) =>
+        f && fitsApi(f, q.api) && (!f.business || q.business.includes(f.business))
       const head = queued[0]
       if (!head) return applies(standing) ? standing : undefined
       if (!applies(head.fault)) return undefined
@@ -45,15 +51,30 @@ function wrongTypes(q: SimRequest): Reply {
 function statusFault(fault: Extract<SimFault, { kind: 'status' }>): Reply {
   const body = fault.body ?? envelope(`WA${fault.status}`, http.STATUS_CODES[fault.status] ?? 'Error')
   const headers: Record<string, string> = fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}
-  return { status: fault.status, body, headers }
+  return { status: fault.status, body, headers: { 'content-type': contentTypeOf(body), ...headers } }
 }
 
-const isJson = (text: string): boolean => {
+function contentTypeOf(text: string): string {
   try {
     JSON.parse(text)
-    return true
+    return 'application/json'
   } catch {
-    return false
+    return 'text/plain'
+  }
+}
+
+type KaleyraBodyFault = Extract<SimFault, { kind: 'malformed' | 'code' | 'wrong_types' | 'status' }>
+
+function kaleyraFaultReply(fault: KaleyraBodyFault, q: SimRequest): Reply {
+  switch (fault.kind) {
+    case 'malformed':
+      return { status: 200, body: '{"code":"WA200","data":[{"business_phone_number":' }
+    case 'code':
+      return { status: 200, body: envelope(fault.code, 'Simulated failure', { error: 'Simulated failure' }) }
+    case 'wrong_types':
+      return wrongTypes(q)
+    case 'status':
+      return statusFault(fault)
   }
 }
 
@@ -73,18 +94,11 @@ export function injectFault(
       // An RST, not a FIN: the client sees ECONNRESET mid-request.
       res.socket?.resetAndDestroy()
       return
-    case 'malformed':
-      return send(res, { status: 200, body: '{"code":"WA200","data":[{"business_phone_number":' })
     case 'code':
-      return send(res, {
-        status: 200,
-        body: envelope(fault.code, 'Simulated failure', { error: 'Simulated failure' }),
-      })
-    case 'wrong_types':
-      return send(res, wrongTypes(q))
-    case 'status': {
-      const reply = statusFault(fault)
-      return send(res, reply, isJson(reply.body) ? 'application/json' : 'text/plain')
-    }
+      return send(res, kaleyraFaultReply(fault, q))
+    case 'graph_error':
+      return send(res, graphFaultReply(fault, q))
+    default:
+      return send(res, q.api === 'meta' ? graphFaultReply(fault, q) : kaleyraFaultReply(fault, q))
   }
 }

@@ -72,19 +72,35 @@ export function loadSimulatorOptions(
   return { host: ok.SIMULATOR_HOST, port: ok.SIMULATOR_PORT, seed: ok.SIMULATOR_SEED }
 }
 
+/** The upstream the demo points the gate at: `UPSTREAM`, trimmed, or 'kaleyra' when unset or empty. */
+export const demoUpstream = (env: Record<string, string | undefined>): string =>
+  env.UPSTREAM?.trim() || 'kaleyra'
+
 /**
  * The environment loadConfig gets in the demo: the caller's own, pointed at the simulator. LOG_LEVEL defaults
- * to 'warn' rather than 'info' so request logs do not bury the curl lines the demo prints.
+ * to 'warn' rather than 'info' so request logs do not bury the curl lines the demo prints. With UPSTREAM=meta the
+ * gate asks the simulator's Graph API and discovers the numbers from its WABA, so a META_PHONE_NUMBERS of the
+ * caller's (real ids) is dropped; the Kaleyra variables are set either way, harmless when unused. Any other
+ * UPSTREAM is left for loadConfig to refuse.
  */
 export function demoGateEnv(
   env: Record<string, string | undefined>,
-  sim: Pick<KaleyraSimulator, 'sid' | 'apiKey' | 'url'>,
+  sim: Pick<KaleyraSimulator, 'sid' | 'apiKey' | 'url' | 'metaAccessToken' | 'wabaId'>,
 ): Record<string, string | undefined> {
-  return {
+  const kaleyra = {
     LOG_LEVEL: 'warn',
     ...env,
     KALEYRA_SID: sim.sid,
     KALEYRA_API_KEY: sim.apiKey,
     KALEYRA_BASE_URL: sim.url,
+  }
+  if (demoUpstream(env) !== 'meta') return kaleyra
+  return {
+    ...kaleyra,
+    UPSTREAM: 'meta',
+    META_ACCESS_TOKEN: sim.metaAccessToken,
+    META_GRAPH_BASE_URL: sim.url,
+    META_WABA_ID: sim.wabaId,
+    META_PHONE_NUMBERS: undefined,
   }
 }

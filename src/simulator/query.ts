@@ -12,13 +12,13 @@ const parseList = (raw: string | null): string[] =>
     .map((item) => item.trim())
     .filter((item) => item !== '')
 
-function parseCount(raw: string | null, fallback: number): number {
+export function parseCount(raw: string | null, fallback: number): number {
   if (raw === null) return fallback
   const value = /^\d+$/.test(raw) ? Number(raw) : NaN
   return Number.isSafeInteger(value) ? value : NaN
 }
 
-function firstValues(params: URLSearchParams): Record<string, string> {
+export function firstValues(params: URLSearchParams): Record<string, string> {
   const query: Record<string, string> = {}
   for (const [key, value] of params) if (!(key in query)) query[key] = value
   return query
@@ -28,6 +28,7 @@ export function readRequest(req: IncomingMessage, path: string, search: string, 
   // URLSearchParams decodes a bare '+' to a space, exactly like the real server.
   const params = new URLSearchParams(search)
   return {
+    api: 'kaleyra',
     path,
     query: firstValues(params),
     apiKeyOk: req.headers['api-key'] === apiKey,

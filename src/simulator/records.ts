@@ -1,6 +1,8 @@
 import { AUTH_FAILED, NOT_ALLOWED, badRequest, successReply, type Reply } from './replies.js'
 import type { KaleyraSimulatorOptions, SimConsent, SimRequest, SimState } from './types.js'
 import type { KaleyraPermissionRecord } from '../upstream/kaleyra/wire.js'
+import { isBsuid } from '../lib/identity.js'
+import { spaced } from './format.js'
 
 const MAX_PAGE_SIZE = 100
 const MAX_UNRELATED = 2
@@ -11,12 +13,6 @@ const matches = (c: SimConsent, q: SimRequest): boolean =>
 
 // Truncation drops the milliseconds the API never shows.
 const isoSeconds = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
-
-function spaced(e164: string): string {
-  const [, country, rest] = /^\+(\d{2})(\d+)$/.exec(e164) ?? []
-  if (!country || !rest) return e164
-  return `+${country} ${(rest.match(/.{1,5}/g) ?? []).join(' ')}`
-}
 
 function toWire(c: SimConsent, numberFormat: 'e164' | 'spaced'): KaleyraPermissionRecord {
   const format = numberFormat === 'spaced' ? spaced : (n: string) => n
@@ -56,5 +52,7 @@ export function answer(method: string | undefined, pathSid: string, q: SimReques
   if (!q.apiKeyOk || pathSid !== sim.sid) return AUTH_FAILED
   if (Number.isNaN(q.limit)) return badRequest('limit must be a non-negative integer')
   if (Number.isNaN(q.offset)) return badRequest('offset must be a non-negative integer')
-  return success([...sim.store.values()], q, sim.opts)
+  // Kaleyra keys permissions by phone number: a user known only by a BSUID is Meta's alone.
+  const phoneUsers = [...sim.store.values()].filter((c) => !isBsuid(c.user))
+  return success(phoneUsers, q, sim.opts)
 }

@@ -1,10 +1,15 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createFaultSchedule, injectFault } from './faults.js'
+import { answerGraph } from './graph/answer.js'
+import { phoneNumberIdOf } from './graph/numbers.js'
+import { createMetaState } from './graph/state.js'
+import { graphTarget, readGraphRequest } from './graph/request.js'
 import { createHolds } from './holds.js'
 import { PERMISSIONS_PATH, readRequest } from './query.js'
 import { answer } from './records.js'
-import { NOT_FOUND, send } from './replies.js'
+import { NOT_FOUND, send, type Reply } from './replies.js'
+import { pairKey } from './store.js'
 import type { KaleyraSimulator, KaleyraSimulatorOptions, SimConsent, SimRequest, SimState } from './types.js'
 
 // Importers keep one entry point; the types live in types.ts.
@@ -15,7 +20,9 @@ export type {
   SimFault,
   SimHold,
   SimRequest,
+  Simulator,
 } from './types.js'
+export { simPhoneNumberId } from './graph/numbers.js'
 
 /** Everything one request needs besides the state the answer reads. */
 interface Running {
@@ -27,15 +34,29 @@ interface Running {
   timers: Set<NodeJS.Timeout>
 }
 
-function onRequest(req: IncomingMessage, res: ServerResponse, run: Running): void {
+/** The request as the simulator logs it and the healthy answer to it, or undefined for a path it does not serve. */
+function route(req: IncomingMessage, sim: SimState): { q: SimRequest; answer: () => Reply } | undefined {
   const [path = '', search = ''] = (req.url ?? '').split(/\?(.*)/s)
-  const match = PERMISSIONS_PATH.exec(path)
-  if (!match) return send(res, NOT_FOUND)
-  const q = readRequest(req, path, search, run.sim.apiKey)
+  const kaleyra = PERMISSIONS_PATH.exec(path)
+  if (kaleyra) {
+    const q = readRequest(req, path, search, sim.apiKey)
+    return { q, answer: () => answer(req.method, kaleyra[1] ?? '', q, sim) }
+  }
+  const target = graphTarget(path)
+  if (!target) return undefined
+  const q = readGraphRequest(req, path, search, target, sim.meta)
+  const base = `http://${req.headers.host ?? 'localhost'}`
+  return { q, answer: () => answerGraph(req.method, target, q, sim, base) }
+}
+
+function onRequest(req: IncomingMessage, res: ServerResponse, run: Running): void {
+  const routed = route(req, run.sim)
+  if (!routed) return send(res, NOT_FOUND)
+  const { q } = routed
   run.requests.push(q)
   // A held request reads the records, and meets its fault if any, only when released.
   const respond = () => {
-    const reply = () => send(res, answer(req.method, match[1] ?? '', q, run.sim))
+    const reply = () => send(res, routed.answer())
     const fault = run.faults.next(q)
     if (!fault) return reply()
     if (fault.kind !== 'latency') return injectFault(fault, q, res, run.sim)
@@ -75,8 +96,7 @@ async function shutDown(server: http.Server, run: Running): Promise<void> {
   await closed
 }
 
-const pairKey = (business: string, user: string) => `${business} ${user}`
-
+/** One server for Kaleyra's API and Meta's Graph API, answering both from the same store. */
 export function createKaleyraSimulator(opts: KaleyraSimulatorOptions = {}): KaleyraSimulator {
   const sim: SimState = {
     sid: opts.sid ?? 'HXSIM00000000001IN',
@@ -84,6 +104,7 @@ export function createKaleyraSimulator(opts: KaleyraSimulatorOptions = {}): Kale
     opts,
     store: new Map(),
     hung: new Set(),
+    meta: createMetaState(opts),
   }
   const run: Running = {
     sim,
@@ -93,7 +114,7 @@ export function createKaleyraSimulator(opts: KaleyraSimulatorOptions = {}): Kale
     timers: new Set(),
   }
   const server = http.createServer((req, res) => onRequest(req, res, run))
-  const upsert = (c: SimConsent) => sim.store.set(pairKey(c.business, c.user), { ...c })
+  const upsert = (c: SimConsent) => sim.store.set(pairKey(c.business, c.user), structuredClone(c))
   for (const c of opts.consents ?? []) upsert(c)
   let url = ''
 
@@ -103,6 +124,9 @@ export function createKaleyraSimulator(opts: KaleyraSimulatorOptions = {}): Kale
     },
     sid: sim.sid,
     apiKey: sim.apiKey,
+    metaAccessToken: sim.meta.accessToken,
+    wabaId: sim.meta.wabaId,
+    phoneNumberIdOf: (business) => phoneNumberIdOf(sim.meta, business),
     requests: run.requests,
     async listen(port = 0, host = '127.0.0.1') {
       url = await listenOn(server, port, host)

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest'
-import { SimulatorConfigError, demoGateEnv, loadSimulatorOptions } from '../../../src/simulator/options.js'
+import {
+  SimulatorConfigError,
+  demoGateEnv,
+  demoUpstream,
+  loadSimulatorOptions,
+} from '../../../src/simulator/options.js'
 
-const sim = { sid: 'HXSIM1', apiKey: 'sim-key', url: 'http://127.0.0.1:4000' }
+const sim = {
+  sid: 'HXSIM1',
+  apiKey: 'sim-key',
+  url: 'http://127.0.0.1:4000',
+  metaAccessToken: 'sim-meta-token-0123456789',
+  wabaId: '100000000000001',
+}
 
 describe('loadSimulatorOptions', () => {
   it('takes the default port (0 for the demo, 8081 standalone) when SIMULATOR_PORT is unset or empty', () => {
@@ -50,5 +61,50 @@ describe('demoGateEnv', () => {
       KALEYRA_BASE_URL: sim.url,
     })
     expect(env.PORT).toBe('9000')
+  })
+
+  it('leaves the Meta variables alone for Kaleyra, the default', () => {
+    const env = demoGateEnv({ META_WABA_ID: '7' }, sim)
+    expect(env.UPSTREAM).toBeUndefined()
+    expect(env.META_WABA_ID).toBe('7')
+    expect(env.META_ACCESS_TOKEN).toBeUndefined()
+    expect(demoGateEnv({ UPSTREAM: 'kaleyra' }, sim).META_GRAPH_BASE_URL).toBeUndefined()
+  })
+
+  it("points the gate at the simulator's Graph API with UPSTREAM=meta, numbers discovered from its WABA", () => {
+    const env = demoGateEnv(
+      {
+        UPSTREAM: ' meta ',
+        META_ACCESS_TOKEN: 'real-token',
+        META_PHONE_NUMBERS: '+15550001111=999',
+        PORT: '9000',
+      },
+      sim,
+    )
+    expect(env).toMatchObject({
+      UPSTREAM: 'meta',
+      META_ACCESS_TOKEN: sim.metaAccessToken,
+      META_GRAPH_BASE_URL: sim.url,
+      META_WABA_ID: sim.wabaId,
+      KALEYRA_SID: 'HXSIM1',
+      KALEYRA_API_KEY: 'sim-key',
+      KALEYRA_BASE_URL: sim.url,
+      LOG_LEVEL: 'warn',
+      PORT: '9000',
+    })
+    expect(env.META_PHONE_NUMBERS).toBeUndefined()
+  })
+
+  it('leaves any other UPSTREAM for the gate to refuse', () => {
+    expect(demoGateEnv({ UPSTREAM: 'twilio' }, sim)).toMatchObject({ UPSTREAM: 'twilio' })
+    expect(demoGateEnv({ UPSTREAM: 'twilio' }, sim).META_ACCESS_TOKEN).toBeUndefined()
+  })
+})
+
+describe('demoUpstream', () => {
+  it("is UPSTREAM trimmed, or 'kaleyra' when unset or empty", () => {
+    expect(demoUpstream({})).toBe('kaleyra')
+    expect(demoUpstream({ UPSTREAM: '  ' })).toBe('kaleyra')
+    expect(demoUpstream({ UPSTREAM: ' meta' })).toBe('meta')
   })
 })

@@ -8,7 +8,7 @@ import {
   type KaleyraSimulatorOptions,
   type SimConsent,
 } from '../../../src/simulator/simulator.js'
-import { DEMO_BUSINESS, DEMO_USERS, demoConsents } from '../../../src/simulator/seed.js'
+import { DEMO_BUSINESS, DEMO_USERS, demoChecks, demoConsents } from '../../../src/simulator/seed.js'
 import { checkSuccessEnvelope } from '../../../src/upstream/kaleyra/wire.js'
 
 interface Envelope {
@@ -149,6 +149,13 @@ describe('GET call_permissions: success', () => {
     ])
   })
 
+  it('never lists a user known only by a BSUID: Kaleyra keys by phone number', async () => {
+    const sim = await start({ consents: [consent('US.13491208655302741918'), consent('+919000000001')] })
+    const body = (await get(sim, permissions(sim))).json()
+    expect(users(body)).toEqual(['+919000000001'])
+    expect(body.total).toBe(1)
+  })
+
   it('answers an empty page with total 0 when nothing matches', async () => {
     const sim = await start()
     const body = (await get(sim, permissions(sim, `?user_phone_number=%2B919000000009`))).json()
@@ -204,6 +211,7 @@ describe('GET call_permissions: query parsing', () => {
     })
     expect(sim.requests).toEqual([
       {
+        api: 'kaleyra',
         path: permissions(sim),
         query: { business_phone_number: B, limit: '3', offset: '1' },
         apiKeyOk: false,
@@ -576,7 +584,7 @@ describe('demoConsents', () => {
   it('seeds one record per outcome and never the noConsent user', () => {
     const seeded = demoConsents(NOW)
     const byUser = new Map(seeded.map((c) => [c.user, c]))
-    expect(seeded).toHaveLength(5)
+    expect(seeded).toHaveLength(6)
     expect(byUser.has(DEMO_USERS.noConsent)).toBe(false)
     expect(byUser.get(DEMO_USERS.temporaryGranted)).toMatchObject({
       is_permanent: false,
@@ -592,18 +600,40 @@ describe('demoConsents', () => {
       response: 'accept',
       can_perform_action: false,
       expiresAt: NOW + 3 * 86_400_000,
+      startCallLimitResetsAt: NOW + 6 * 3_600_000,
     })
+    expect(byUser.get(DEMO_USERS.bsuidGranted)).toMatchObject({ response: 'accept', is_permanent: true })
     expect(new Set(seeded.map((c) => c.business))).toEqual(new Set([DEMO_BUSINESS]))
   })
 })
 
+describe('demoChecks', () => {
+  it.each(['kaleyra', 'meta'] as const)('names each demo user once for %s', (upstream) => {
+    const checks = demoChecks(upstream)
+    expect(checks.map((c) => c.user).sort()).toEqual(Object.values(DEMO_USERS).sort())
+    expect(checks.every((c) => /^[a-z_]+\b/.test(c.expect))).toBe(true)
+  })
+
+  it('tells the upstreams apart where their answers differ', () => {
+    const reasonFor = (upstream: 'kaleyra' | 'meta', user: string) =>
+      demoChecks(upstream).find((c) => c.user === user)?.expect
+    expect(reasonFor('kaleyra', DEMO_USERS.rejected)).toBe('consent_rejected')
+    expect(reasonFor('meta', DEMO_USERS.rejected)).toMatch(/^no_consent/)
+    expect(reasonFor('kaleyra', DEMO_USERS.bsuidGranted)).toMatch(/^identity_unresolved/)
+    expect(reasonFor('meta', DEMO_USERS.bsuidGranted)).toMatch(/^consent_granted/)
+    expect(reasonFor('meta', DEMO_USERS.limitReached)).toContain('retry_at')
+  })
+})
+
 describe('simulator main', () => {
-  it('logs its url without the api key and exits cleanly on SIGTERM', async () => {
+  it('logs both APIs without the api key or the token and exits cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/main.ts'], {
       env: {
         ...process.env,
         SIMULATOR_PORT: '0',
         KALEYRA_API_KEY: 'super-secret-key',
+        META_ACCESS_TOKEN: 'super-secret-meta-token',
+        META_WABA_ID: '42',
         SIMULATOR_SEED: 'demo',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -618,10 +648,18 @@ describe('simulator main', () => {
     })
     const body = (await res.body.json()) as Envelope
     expect(body.total).toBe(5)
+    await expect.poll(() => out).toContain('/v23.0/42/phone_numbers (+918000000001=1918000000001)')
+    const graph = await request(
+      `${base}/v23.0/1918000000001/call_permissions?recipient=IN.9000000000000000007`,
+      {
+        headers: { authorization: 'Bearer super-secret-meta-token' },
+      },
+    )
+    expect(((await graph.body.json()) as { permission: unknown }).permission).toEqual({ status: 'permanent' })
     child.kill('SIGTERM')
     const [code] = (await once(child, 'exit')) as [number | null]
     expect(code).toBe(0)
-    expect(out).not.toContain('super-secret-key')
-    expect(out.trim().split('\n')).toHaveLength(1)
+    expect(out).not.toContain('super-secret')
+    expect(out.trim().split('\n')).toHaveLength(2)
   })
 })
