@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../lib/clock.js'
-import { allowPastExpiry, type Decision } from './decide.js'
+import { outlived, type Decision } from './decide.js'
 import { decisionTtlMs, type TtlPolicy } from './ttl.js'
 
 export interface DecisionCacheOptions extends TtlPolicy {
@@ -25,6 +25,8 @@ export interface DecisionCache {
   peek(key: string): Decision | undefined
   /** Removes every pair of a business; returns how many. */
   deleteBusiness(business: string): number
+  /** The keys of every pair of a user, whatever the business (a scan: for rare events, not the hot path). */
+  keysOfUser(user: string): string[]
   /**
    * Stores a decision under the TTL rules, and never longer than `capMs` (what is left of a shared entry).
    * A TTL of 0 (and no stale window) stores nothing. Returns the TTL (ms).
@@ -74,7 +76,7 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
   function read(key: string, minRemainingMs: number): Decision | undefined {
     const decision = lru.get(key, { status })
     if (decision === undefined || (status.remainingTTL ?? 0) <= minRemainingMs) return undefined
-    return allowPastExpiry(decision, clock.now()) ? undefined : decision
+    return outlived(decision, clock.now()) ? undefined : decision
   }
 
   let allowCapMs = Infinity
@@ -106,6 +108,10 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
       // Admin path, not hot: a scan of the keys is fine at the cache's bound.
       for (const key of [...lru.keys()]) if (key.startsWith(prefix) && lru.delete(key)) n++
       return n
+    },
+    keysOfUser(user) {
+      const suffix = `|${user}`
+      return [...lru.keys()].filter((key) => key.endsWith(suffix))
     },
     delete: (key) => lru.delete(key),
     clear() {

@@ -8,7 +8,8 @@ export type Decision = StoredDecision
 
 /** The verdict on one record, or on none. Pure: the same record and time always give the same verdict. */
 export function decideReason(record: PermissionRecord | null, nowMs: number): DecisionReason {
-  if (!record) return 'no_consent'
+  // A record with no response is the upstream saying there is no permission (Meta's no_permission).
+  if (!record || record.response === null) return 'no_consent'
   // An expiry in the past ends any consent, whatever the other fields say.
   if (record.expiresAtMs !== null && record.expiresAtMs <= nowMs) return 'consent_expired'
   if (record.response === 'reject') return 'consent_rejected'
@@ -29,6 +30,8 @@ const SEVERITY: Record<DecisionReason, number> = {
   consent_rejected: 5,
   // Never comes from a record: the gate adds it on top of a grant (see streaks.ts).
   unanswered_streak: 6,
+  // Never comes from a record: a BSUID the gate cannot ask about (lookup.ts).
+  identity_unresolved: 7,
 }
 
 /** Decides on all records Kaleyra holds for one exact pair: none is `no_consent`; several, the strictest wins. */
@@ -51,12 +54,15 @@ export function decide(records: readonly PermissionRecord[], nowMs: number): Dec
     origin: 'upstream',
     allowed: reason === 'consent_granted',
     reason,
-    response: chosen && shared(chosen.response),
+    response: chosen?.response == null ? null : shared(chosen.response),
     isPermanent: chosen?.isPermanent ?? false,
     responseSource: chosen ? shared(chosen.responseSource) : '',
     canPerformAction: chosen?.canPerformAction ?? false,
     checkedAtMs: nowMs,
     expiresAtMs: chosen?.expiresAtMs ?? null,
+    // Only a refusal for the call limit waits for a time; every other deny has nothing to wait for.
+    retryAtMs: reason === 'action_not_permitted' ? (chosen?.retryAtMs ?? null) : null,
+    canRequestPermission: chosen?.canRequestPermission ?? null,
   }
 }
 
@@ -75,7 +81,16 @@ export function consentOf(d: Decision): Consent | null {
   }
 }
 
-/** An allow whose consent has expired by `nowMs`: never served, whatever a TTL says. */
-export function allowPastExpiry(d: Decision, nowMs: number): boolean {
-  return d.allowed && d.expiresAtMs !== null && d.expiresAtMs <= nowMs
+/** The answer's `retry_at`: when a call refused for the call limit may be tried again; null when unknown. */
+export function retryAtOf(d: Decision): string | null {
+  return d.retryAtMs == null ? null : isoTime(d.retryAtMs)
+}
+
+/**
+ * A decision past its own time: an allow past its consent's expiry, or a deny past its retry_at (the call limit has
+ * reset, so a "no" would lose a call). Never served, not even stale.
+ */
+export function outlived(d: Decision, nowMs: number): boolean {
+  if (d.allowed) return d.expiresAtMs !== null && d.expiresAtMs <= nowMs
+  return d.retryAtMs != null && d.retryAtMs <= nowMs
 }

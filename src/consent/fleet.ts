@@ -1,6 +1,6 @@
 import type { Clock } from '../lib/clock.js'
 import type { SharedDecision, SharedTier } from '../shared/port.js'
-import { allowPastExpiry } from './decide.js'
+import { outlived } from './decide.js'
 
 export type FleetTier = Pick<
   SharedTier,
@@ -26,7 +26,7 @@ export async function askFleet(
 ): Promise<FleetAnswer> {
   // Another gate's clock may run behind: a shared allow at or past its consent's expiry is no answer.
   const usable = (found: SharedDecision | undefined) =>
-    found && !allowPastExpiry(found.decision, clock.now()) ? found : undefined
+    found && !outlived(found.decision, clock.now()) ? found : undefined
   const stored = usable(await tier.readDecision(key))
   if (stored) return { found: stored, leader: false }
   if (await tier.acquireFetch(key)) return { leader: true }

@@ -22,6 +22,11 @@ export const StoredDecision = Type.Object({
   checkedAtMs: Type.Number(),
   /** The consent's own expiry (epoch ms), null when permanent or absent. */
   expiresAtMs: Type.Union([Type.Number(), Type.Null()]),
+  // Optional on the wire: a gate of an earlier release publishes decisions without them (read as null).
+  /** action_not_permitted: when the exhausted call limit resets (epoch ms); null when unknown or another reason. */
+  retryAtMs: Type.Optional(Type.Union([Type.Number(), Type.Null()])),
+  /** Whether the business may ask for permission now (Meta); null when the upstream does not say. */
+  canRequestPermission: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
 })
 export type StoredDecision = Static<typeof StoredDecision>
 
@@ -39,6 +44,10 @@ export function isTrustedDecision(value: unknown): value is StoredDecision {
   return !value.allowed || grants
 }
 
+// What another gate sends is checked like a request: a link only ever joins a real BSUID and a real number.
+const BsuidWire = Type.String({ pattern: '^[A-Z]{2}\\.(ENT\\.)?[A-Za-z0-9]{1,128}$' })
+const PhoneWire = Type.String({ pattern: '^\\+[1-9]\\d{7,14}$' })
+
 /** What one gate tells the others, so a webhook or call outcome that reached it reaches every sidecar. */
 export const BusMessage = Type.Union([
   Type.Object({ type: Type.Literal('decision'), key: Type.String(), decision: StoredDecision }),
@@ -46,6 +55,13 @@ export const BusMessage = Type.Union([
   Type.Object({ type: Type.Literal('evict'), key: Type.String() }),
   Type.Object({ type: Type.Literal('evict_business'), business: Type.String() }),
   Type.Object({ type: Type.Literal('evict_all') }),
+  /** A BSUID and a phone number are one user (a webhook carried both). */
+  Type.Object({ type: Type.Literal('link'), bsuid: BsuidWire, phone: PhoneWire }),
+  /** These identities changed (a number change): forget every link of theirs. */
+  Type.Object({
+    type: Type.Literal('unlink'),
+    identities: Type.Array(Type.Union([BsuidWire, PhoneWire]), { minItems: 1, maxItems: 64 }),
+  }),
 ])
 export type BusMessage = Static<typeof BusMessage>
 
@@ -71,6 +87,8 @@ export function flatDecision(d: StoredDecision): StoredDecision {
     canPerformAction: d.canPerformAction,
     checkedAtMs: d.checkedAtMs,
     expiresAtMs: d.expiresAtMs,
+    retryAtMs: d.reason === 'action_not_permitted' ? (d.retryAtMs ?? null) : null,
+    canRequestPermission: d.canRequestPermission ?? null,
   }
 }
 

@@ -13,6 +13,8 @@ export function allowDecision(checkedAtMs: number, expiresAtMs: number | null): 
     canPerformAction: true,
     checkedAtMs,
     expiresAtMs,
+    retryAtMs: null,
+    canRequestPermission: null,
   }
 }
 
@@ -31,5 +33,7 @@ export function denyDecision(
     canPerformAction: false,
     checkedAtMs,
     expiresAtMs,
+    retryAtMs: null,
+    canRequestPermission: null,
   }
 }

@@ -218,3 +218,23 @@ describe('createDecisionCache', () => {
     })
   })
 })
+
+describe('createDecisionCache: a deny with retry_at', () => {
+  it('is gone at its retry_at, even with a stale-if-error window', () => {
+    const clock = createManualClock()
+    const cache = createDecisionCache({
+      maxEntries: 10,
+      maxTtlMs: 300_000,
+      negativeTtlMs: 30_000,
+      staleIfErrorMs: 600_000,
+      clock,
+    })
+    const deny = { ...denyDecision(clock.now(), 'action_not_permitted'), retryAtMs: clock.now() + 10_000 }
+    cache.set('k', deny)
+    clock.advance(9_999)
+    expect(cache.get('k')).toBeDefined()
+    clock.advance(1)
+    expect(cache.get('k')).toBeUndefined()
+    expect(cache.getStale('k')).toBeUndefined()
+  })
+})

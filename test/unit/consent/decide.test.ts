@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest'
 import fc from 'fast-check'
-import { consentOf, decide, decideReason } from '../../../src/consent/decide.js'
+import { consentOf, decide, decideReason, retryAtOf } from '../../../src/consent/decide.js'
 import type { PermissionRecord } from '../../../src/upstream/port.js'
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0)
@@ -102,6 +102,8 @@ describe('decide', () => {
       canPerformAction: false,
       checkedAtMs: NOW,
       expiresAtMs: null,
+      retryAtMs: null,
+      canRequestPermission: null,
     })
     expect(consentOf(decide([], NOW))).toBeNull()
   })
@@ -118,6 +120,8 @@ describe('decide', () => {
       canPerformAction: true,
       checkedAtMs: NOW,
       expiresAtMs: Date.UTC(2026, 0, 1, 13, 30, 0),
+      retryAtMs: null,
+      canRequestPermission: null,
     })
     expect(consentOf(decision)).toEqual({
       response: 'accept',
@@ -250,5 +254,49 @@ describe('decide with several granting records', () => {
       NOW,
     )
     expect(d).toMatchObject({ allowed: true, expiresAtMs: NOW + MINUTE })
+  })
+})
+
+describe('decide: what Meta adds (retry_at, can_request_permission)', () => {
+  const RESET = NOW + 6 * 3600_000
+
+  it("a record with no response is Meta's no_permission: no_consent, no consent object, but the actions are told", () => {
+    const d = decide([record({ response: null, canPerformAction: false, canRequestPermission: true })], NOW)
+    expect(d).toMatchObject({
+      allowed: false,
+      reason: 'no_consent',
+      canRequestPermission: true,
+      retryAtMs: null,
+    })
+    expect(consentOf(d)).toBeNull()
+  })
+
+  it('keeps retry_at only for action_not_permitted', () => {
+    const limited = decide(
+      [record({ canPerformAction: false, retryAtMs: RESET, expiresAtMs: null, isPermanent: true })],
+      NOW,
+    )
+    expect(limited).toMatchObject({ reason: 'action_not_permitted', retryAtMs: RESET })
+    expect(retryAtOf(limited)).toBe(new Date(RESET).toISOString())
+    // The same reset time on records refused for anything else says nothing about when to call.
+    for (const r of [
+      record({ response: 'reject', retryAtMs: RESET }),
+      record({ expiresAtMs: NOW - 1, retryAtMs: RESET }),
+      record({ response: null, canPerformAction: false, retryAtMs: RESET }),
+      record({ isPermanent: true, expiresAtMs: null, retryAtMs: RESET }),
+    ])
+      expect(decide([r], NOW).retryAtMs).toBeNull()
+  })
+
+  it('never allows on a record with no response, whatever else it says', () => {
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 2 * NOW }), { nil: null }),
+        (isPermanent, canPerformAction, expiresAtMs) =>
+          !decide([record({ response: null, isPermanent, canPerformAction, expiresAtMs })], NOW).allowed,
+      ),
+    )
   })
 })

@@ -91,3 +91,18 @@ describe('decisionTtlMs', () => {
     })
   })
 })
+
+describe('decisionTtlMs: a deny with retry_at', () => {
+  const policy = { maxTtlMs: 300_000, negativeTtlMs: 30_000 }
+  const limited = (retryAtMs: number | null) => ({
+    ...denyDecision(NOW, 'action_not_permitted'),
+    retryAtMs,
+  })
+
+  it('is never remembered past its retry_at, and at most the negative TTL', () => {
+    expect(decisionTtlMs(limited(NOW + 5_000), NOW, policy)).toBe(5_000)
+    expect(decisionTtlMs(limited(NOW + 60_000), NOW, policy)).toBe(30_000)
+    expect(decisionTtlMs(limited(NOW - 1), NOW, policy)).toBe(0)
+    expect(decisionTtlMs(limited(null), NOW, policy)).toBe(30_000)
+  })
+})
