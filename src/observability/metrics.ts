@@ -160,13 +160,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       name: 'consent_gate_events_total',
       help:
         'Pushed events by kind (kaleyra_webhook, meta_webhook, call_outcome) and result ' +
-        '(applied, duplicate, outdated, untrusted, ignored, unauthorized, invalid).',
+        '(applied, duplicate, outdated, untrusted, ignored, unauthorized, invalid, identity_changed).',
       labelNames: ['kind', 'result'],
       registers,
     }),
     evictions: new Counter({
       name: 'consent_gate_cache_evictions_total',
-      help: 'Decisions dropped before their TTL, by cause (admin, error_code_138006, capacity).',
+      help: 'Decisions dropped before their TTL, by cause (admin, error_code_138006, capacity, identity_changed).',
       labelNames: ['cause'],
       registers,
     }),
@@ -219,10 +219,12 @@ function zeroKnownSeries(m: GateMetrics): void {
       'ignored',
       'unauthorized',
       'invalid',
+      'identity_changed',
     ])
       m.events.inc({ kind, result }, 0)
   m.events.inc({ kind: 'call_outcome', result: 'applied' }, 0)
-  for (const cause of ['admin', 'error_code_138006', 'capacity']) m.evictions.inc({ cause }, 0)
+  for (const cause of ['admin', 'error_code_138006', 'capacity', 'identity_changed'])
+    m.evictions.inc({ cause }, 0)
   for (const op of ['write', 'evict', 'publish']) m.redisLostWrites.inc({ op }, 0)
   for (const state of ['counting', 'blocked']) m.forgottenStreaks.inc({ state }, 0)
   for (const c of BUDGET_CLASSES) {

@@ -9,6 +9,8 @@ const WORD = { maxLength: 64 }
 const ID = { maxLength: 256 }
 /** Phone numbers: 15 digits with room for a + and any separators (parsePhone's own bound). */
 const PHONE = { maxLength: 64 }
+/** BSUIDs: `CC.ENT.` and 128 letters and digits at most; read by src/lib/identity.ts. */
+const BSUID = { maxLength: 140 }
 
 /** Epoch seconds of at most ten digits, as a string (Meta's samples) or a number: see LATEST_EPOCH_SECONDS. */
 const EPOCH_SECONDS_STRING = { pattern: '^\\d{1,10}$' }
@@ -34,8 +36,27 @@ export const MetaMessage = Type.Object({
   from: Type.Optional(
     Type.String({ ...PHONE, description: 'digits without +; absent for username (BSUID) users' }),
   ),
+  from_user_id: Type.Optional(
+    Type.String({
+      ...BSUID,
+      description: 'the BSUID (business-scoped user id); the only id of a username user',
+    }),
+  ),
+  from_parent_user_id: Type.Optional(Type.String({ ...BSUID, description: 'the parent BSUID, if any' })),
   timestamp: Type.String({ ...EPOCH_SECONDS_STRING, description: 'epoch seconds (at most 9999999999)' }),
   type: Type.String(WORD),
+  system: Type.Optional(
+    Type.Object({
+      type: Type.String({
+        ...WORD,
+        description: 'user_changed_number (or user_changed_user_id): an identity changed',
+      }),
+      new_wa_id: Type.Optional(Type.String(PHONE)),
+      wa_id: Type.Optional(Type.String(PHONE)),
+      user_id: Type.Optional(Type.String(BSUID)),
+      new_user_id: Type.Optional(Type.String(BSUID)),
+    }),
+  ),
   interactive: Type.Optional(
     Type.Object({ type: Type.String(WORD), call_permission_reply: Type.Optional(CallPermissionReply) }),
   ),
@@ -78,7 +99,13 @@ export const WebhookAnswer = Type.Object(
     applied: Type.Integer(),
     duplicates: Type.Integer({ description: 'already applied (at-least-once delivery)' }),
     outdated: Type.Integer({ description: 'older than what the gate holds for the pair: changed nothing' }),
-    ignored: Type.Integer({ description: 'other message types, or users without a phone number' }),
+    ignored: Type.Integer({ description: 'other message types' }),
+    identity_changes: Type.Optional(
+      Type.Integer({
+        description:
+          "number-change system messages: the old identities' links and cached consent were dropped",
+      }),
+    ),
   },
   { description: 'Acknowledged; each reply applied at most once.' },
 )

@@ -47,6 +47,14 @@ export interface SharedTier {
   readStreak(key: string): Promise<number | undefined>
   /** A business's or every pair's decisions, evicted: a floor every pair's facts are compared with. */
   deleteDecisions(match: { business?: string }): Promise<void>
+  /** The pairs of a user Redis holds a decision for, whatever the business (a scan: rare events only). */
+  pairsOfUser(user: string): Promise<string[]>
+  /** The phone number linked to a BSUID across the fleet; undefined when none, or when Redis cannot say. */
+  readLink(bsuid: string): Promise<string | undefined>
+  /** Links a BSUID and a phone number for `ttlMs` (retried: other gates resolve the BSUID by it). */
+  writeLink(bsuid: string, phone: string, ttlMs: number): Promise<void>
+  /** Forgets every link of these identities (retried); returns the identities they were linked to. */
+  dropLinks(identities: readonly string[]): Promise<string[]>
   publish(message: BusMessage): void
   onMessage(handler: (message: BusMessage) => void): void
   close(): Promise<void>

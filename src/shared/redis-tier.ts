@@ -30,6 +30,32 @@ export interface SharedTierOptions {
 
 const POLL_MS = 10
 
+/**
+ * Forgets every link of the identities in ARGV[2..] (ARGV[1]: the key prefix of links), in one step so no gate reads
+ * half of it: a BSUID's own link and its place in its number's set; a number's set and each BSUID in it. Returns
+ * the identities they were linked to.
+ */
+const DROP_LINKS = `
+local prefix, found = ARGV[1], {}
+for i = 2, #ARGV do
+  local id = ARGV[i]
+  if string.sub(id, 1, 1) == '+' then
+    for _, b in ipairs(redis.call('SMEMBERS', prefix .. 'p:' .. id)) do
+      if redis.call('GET', prefix .. 'b:' .. b) == id then redis.call('DEL', prefix .. 'b:' .. b) end
+      table.insert(found, b)
+    end
+    redis.call('DEL', prefix .. 'p:' .. id)
+  else
+    local phone = redis.call('GET', prefix .. 'b:' .. id)
+    if phone then
+      redis.call('SREM', prefix .. 'p:' .. phone, id)
+      table.insert(found, phone)
+    end
+    redis.call('DEL', prefix .. 'b:' .. id)
+  end
+end
+return found`
+
 /** Event writes and bus messages: tried this many times, this long apart, before they count as lost. */
 const RETRY_DELAYS_MS = [0, 50, 150]
 
@@ -129,6 +155,9 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     streak: (k: string) => `${prefix}streak:${k}`,
     since: `${prefix}since`,
     floor: `${prefix}floor`,
+    /** BSUID -> its phone number; phone number -> the set of its BSUIDs (one per portfolio), to drop them all. */
+    bsuidLink: (bsuid: string) => `${prefix}link:b:${bsuid}`,
+    phoneLinks: (phone: string) => `${prefix}link:p:${phone}`,
   }
   const log = opts.logger.child({ module: 'redis' })
   const handlers: Array<(m: BusMessage) => void> = []
@@ -265,6 +294,36 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
           if (keys.length > 0) await client.unlink(...keys)
         }
       })
+    },
+    async pairsOfUser(user) {
+      const found: string[] = []
+      const strip = key.decision('').length
+      await attempt('evict', async () => {
+        // Admin path: SCAN in pages, never KEYS. The user is a validated number or BSUID: no glob characters.
+        const match = `${key.decision('*')}|${user}`
+        for await (const keys of client.scanStream({ match, count: 500 }) as AsyncIterable<string[]>)
+          for (const k of keys) found.push(k.slice(strip))
+      })
+      return found
+    },
+    async readLink(bsuid) {
+      const phone = await attempt('link', () => client.get(key.bsuidLink(bsuid)))
+      return typeof phone === 'string' ? phone : undefined
+    },
+    async writeLink(bsuid, phone, ttlMs) {
+      const ms = Math.max(1, Math.ceil(ttlMs))
+      await persist('link', () =>
+        client
+          .multi()
+          .set(key.bsuidLink(bsuid), phone, 'PX', ms)
+          .sadd(key.phoneLinks(phone), bsuid)
+          .pexpire(key.phoneLinks(phone), ms)
+          .exec(),
+      )
+    },
+    async dropLinks(identities) {
+      const result = await persist('link', () => client.eval(DROP_LINKS, 0, `${prefix}link:`, ...identities))
+      return Array.isArray(result) ? result.filter((v): v is string => typeof v === 'string') : []
     },
     publish(body) {
       const message = JSON.stringify({ from: redis.id, body })

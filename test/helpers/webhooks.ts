@@ -13,6 +13,12 @@ export interface ReplyInput {
   expiresAt?: number
   expiryAsNumber?: boolean
   source?: string
+  /** from_user_id: the user's BSUID. */
+  bsuid?: string
+  /** from_parent_user_id. */
+  parentBsuid?: string
+  /** A username user: no `from` (the BSUID is the only id). */
+  noFrom?: boolean
 }
 
 const digits = (e164: string) => e164.replace('+', '')
@@ -20,7 +26,9 @@ const digits = (e164: string) => e164.replace('+', '')
 export function replyMessage(r: ReplyInput) {
   const seconds = r.expiresAt === undefined ? undefined : Math.floor(r.expiresAt / 1000)
   return {
-    from: digits(r.user),
+    ...(!r.noFrom && { from: digits(r.user) }),
+    ...(r.bsuid !== undefined && { from_user_id: r.bsuid }),
+    ...(r.parentBsuid !== undefined && { from_parent_user_id: r.parentBsuid }),
     id: r.id,
     timestamp: String(Math.floor(r.at / 1000)),
     type: 'interactive',
@@ -32,6 +40,28 @@ export function replyMessage(r: ReplyInput) {
         ...(seconds !== undefined && { expiration_timestamp: r.expiryAsNumber ? seconds : String(seconds) }),
         response_source: r.source ?? 'user_action',
       },
+    },
+  }
+}
+
+/** Meta's system message for a number change: `from` is the old number. */
+export function numberChangeMessage(c: {
+  id: string
+  oldUser: string
+  newUser: string
+  at: number
+  bsuid?: string
+}) {
+  return {
+    from: digits(c.oldUser),
+    ...(c.bsuid !== undefined && { from_user_id: c.bsuid }),
+    id: c.id,
+    timestamp: String(Math.floor(c.at / 1000)),
+    type: 'system',
+    system: {
+      body: 'User changed from one number to another',
+      new_wa_id: digits(c.newUser),
+      type: 'user_changed_number',
     },
   }
 }

@@ -9,8 +9,12 @@ import { createApplyReply } from './replies.js'
 import { createStreakEvents } from './streak-events.js'
 import type { UnansweredStreaks } from '../streaks.js'
 import type { ConsentEvents, EvictionCause } from './types.js'
+import type { IdentityLinks } from '../identities.js'
 
 export type * from './types.js'
+
+/** Identities one number change may name: its own few, and the BSUIDs linked to them. */
+const MAX_UNLINKED = 64
 
 /** Webhooks, call outcomes and evictions, put in order by the pair facts, here and, in shared mode, in the fleet. */
 export function createConsentEvents(opts: {
@@ -22,6 +26,8 @@ export function createConsentEvents(opts: {
   onEvict?: (cause: EvictionCause) => void
   /** With REDIS_URL: dedupe and streaks across the fleet, and every write published to the other gates. */
   shared?: Shared
+  /** Which BSUIDs are which numbers: replies reach every identity of a user, number changes drop them. */
+  identities?: IdentityLinks
 }): ConsentEvents {
   const { cache, streaks, clock, shared } = opts
   const firstSeen = createFirstSeen(opts.maxEntries, clock, shared)
@@ -29,10 +35,21 @@ export function createConsentEvents(opts: {
   const streakEvents = createStreakEvents({ streaks, shared })
   const { syncStreak } = streakEvents
   const evictions = createEvictions({ cache, order, shared })
-  const { evictLocal, evictMany } = evictions
+  const { evictLocal, evictMany, evictUsers } = evictions
+  const { identities } = opts
+
+  /** Every pair of these users, evicted here, in Redis and (by the unlink message) on every other gate. */
+  async function dropUsers(users: readonly string[]): Promise<void> {
+    const keys = evictUsers(users)
+    keys.forEach(() => opts.onEvict?.('identity_changed'))
+    if (!shared) return
+    // Pairs other gates cached and this one never saw are in Redis too: each gets an eviction fact.
+    const fleet = await Promise.all(users.map((user) => shared.pairsOfUser(user)))
+    await Promise.all([...new Set([...keys, ...fleet.flat()])].map((key) => shared.evictFact(key)))
+  }
 
   return {
-    applyReply: createApplyReply({ clock, firstSeen, order, streakEvents, streaks }),
+    applyReply: createApplyReply({ clock, firstSeen, order, streakEvents, streaks, identities }),
     applyOutcome: createApplyOutcome({ ...opts, streakEvents, firstSeen, order, evictions }),
     evict: evictions.evict,
     applyRemote(m) {
@@ -54,8 +71,23 @@ export function createConsentEvents(opts: {
         case 'evict_all':
           evictMany()
           break
+        case 'link':
+          identities?.applyRemote(m)
+          break
+        case 'unlink':
+          identities?.applyRemote(m)
+          evictUsers(m.identities)
+          break
       }
     },
     syncStreak,
+    async forgetIdentities(change) {
+      if (!(await firstSeen(change.id))) return false
+      const linked = (await identities?.unlink(change.identities)) ?? []
+      const users = [...new Set([...change.identities, ...linked])].slice(0, MAX_UNLINKED)
+      await dropUsers(users)
+      shared?.publish({ type: 'unlink', identities: users })
+      return true
+    },
   }
 }

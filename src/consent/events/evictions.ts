@@ -8,6 +8,8 @@ export interface Evictions {
   evictLocal: (key: string) => boolean
   /** Forgets a whole business, or everything, on this gate; returns the evictions. */
   evictMany: (business?: string) => number
+  /** Forgets every pair of these users on this gate, whatever the business; returns the keys. */
+  evictUsers: (users: readonly string[]) => string[]
   evict: ConsentEvents['evict']
 }
 
@@ -32,9 +34,16 @@ export function createEvictions(opts: {
     return cache.delete(key)
   }
 
+  function evictUsers(users: readonly string[]): string[] {
+    const keys = users.flatMap((user) => cache.keysOfUser(user))
+    for (const key of keys) evictLocal(key)
+    return keys
+  }
+
   return {
     evictLocal,
     evictMany,
+    evictUsers,
     async evict({ business, user }) {
       const key = business !== undefined && user !== undefined ? pairKey(business, user) : undefined
       const n = key ? Number(evictLocal(key)) : evictMany(business)

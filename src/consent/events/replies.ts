@@ -3,29 +3,46 @@ import { pairKey } from '../cache.js'
 import { decide, type Decision } from '../decide.js'
 import type { EventOrder } from './order.js'
 import type { StreakEvents } from './streak-events.js'
-import type { ConsentEvents } from './types.js'
+import type { ConsentEvents, ReplyResult } from './types.js'
+import type { IdentityLinks } from '../identities.js'
+import { isBsuid } from '../../lib/identity.js'
 import type { UnansweredStreaks } from '../streaks.js'
 
-/** A permission reply becomes an event decision for the pair, unless it is a redelivery or outdated. */
+/**
+ * A permission reply becomes an event decision for the pair, unless it is a redelivery or outdated: for every
+ * identity of the user the gate knows (its number and BSUIDs), so a check by any of them sees it. A reply that
+ * carries both a number and a BSUID links them first.
+ */
 export function createApplyReply(opts: {
   clock: Clock
   firstSeen: (id: string) => Promise<boolean>
   order: Pick<EventOrder, 'store'>
   streakEvents: Pick<StreakEvents, 'endStreak'>
   streaks: Pick<UnansweredStreaks, 'lastAtMs'>
+  identities?: Pick<IdentityLinks, 'link' | 'sameUser'>
 }): ConsentEvents['applyReply'] {
-  const { clock, firstSeen, order, streaks } = opts
+  const { clock, firstSeen, order, streaks, identities } = opts
   const { endStreak } = opts.streakEvents
   return async function applyReply(r) {
     if (!(await firstSeen(r.id))) return 'duplicate'
-    const key = pairKey(r.business, r.user)
+    const bsuids = r.bsuids ?? []
+    if (identities && !isBsuid(r.user)) for (const b of bsuids) await identities.link(b, r.user)
+    const users = new Set([r.user, ...bsuids])
+    if (identities)
+      for (const u of [...users]) for (const same of await identities.sameUser(u)) users.add(same)
     // A reply cannot come from the future; a clock far ahead must not make every later event "outdated".
     const atMs = Math.min(r.timestampMs, clock.now())
     const record = { ...r, canPerformAction: r.response === 'accept' }
     const decision: Decision = { ...decide([record], clock.now()), origin: 'event', checkedAtMs: atMs }
-    const verdict = await order.store(key, decision, 'local')
-    // A consent given before the unanswered calls says nothing of them: only a newer accept ends the streak.
-    if (verdict === 'applied' && r.response === 'accept' && atMs > streaks.lastAtMs(key)) endStreak(key)
-    return verdict
+    let result: ReplyResult | undefined
+    for (const user of users) {
+      const key = pairKey(r.business, user)
+      const verdict = await order.store(key, decision, 'local')
+      // A consent given before the unanswered calls says nothing of them: only a newer accept ends the streak.
+      if (verdict === 'applied' && r.response === 'accept' && atMs > streaks.lastAtMs(key)) endStreak(key)
+      // The answer counts the reply once, by the identity it came from.
+      result ??= verdict
+    }
+    return result ?? 'outdated'
   }
 }

@@ -7,7 +7,10 @@ export interface PermissionReply {
   /** Meta's message id (wamid...): delivery is at-least-once, so this is the dedupe key. */
   id: string
   business: string
+  /** The phone number, or the BSUID of a username user (no `from`). */
   user: string
+  /** The reply's other BSUIDs (from_user_id, from_parent_user_id): linked to the number, the reply applies to each. */
+  bsuids?: string[]
   /** When the user replied (epoch ms). */
   timestampMs: number
   response: string
@@ -31,7 +34,7 @@ export interface CallOutcome {
  * gate cannot prove newest (docs/consent-ordering.md): it evicted the pair instead of granting.
  */
 export type ReplyResult = 'applied' | 'duplicate' | 'outdated' | 'untrusted'
-export type EvictionCause = 'error_code_138006' | 'admin'
+export type EvictionCause = 'error_code_138006' | 'admin' | 'identity_changed'
 
 export interface ConsentEvents {
   applyReply(reply: PermissionReply): Promise<ReplyResult>
@@ -43,4 +46,10 @@ export interface ConsentEvents {
   applyRemote(message: BusMessage): void
   /** Takes the fleet's streak for the pair (shared mode), so a gate that started late knows it too. */
   syncStreak(key: string): Promise<void>
+  /**
+   * A user's identities changed (a number change): their links are forgotten, and every cached answer and fact of
+   * them and of what they were linked to is evicted, for every business, here and across the fleet. Returns false
+   * for a redelivery.
+   */
+  forgetIdentities(change: { id: string; identities: readonly string[] }): Promise<boolean>
 }

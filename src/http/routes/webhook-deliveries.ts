@@ -3,10 +3,11 @@ import { GateError } from '../../lib/errors.js'
 import type { GateMetrics } from '../../observability/metrics.js'
 import { InvalidRequestBody, UnauthorizedBody } from '../../schemas/errors.js'
 import { WebhookAnswer } from '../../schemas/webhooks.js'
+import type { IdentityChange } from './permission-replies.js'
 
 export type WebhookKind = 'kaleyra_webhook' | 'meta_webhook'
 /** The replies of one delivery, and how many of its messages were not permission replies. */
-export type FoundReplies = { replies: PermissionReply[]; ignored: number }
+export type FoundReplies = { replies: PermissionReply[]; changes?: IdentityChange[]; ignored: number }
 
 export const WEBHOOK_RESPONSES = { 200: WebhookAnswer, 400: InvalidRequestBody, 401: UnauthorizedBody }
 
@@ -41,7 +42,15 @@ export function createDeliveries(events: ConsentEvents, metrics: GateMetrics): D
         metrics.events.inc({ kind, result })
       }
       if (found.ignored > 0) metrics.events.inc({ kind, result: 'ignored' }, found.ignored)
-      return answer
+      const changes = found.changes ?? []
+      if (changes.length === 0) return answer
+      let changed = 0
+      for (const change of changes) {
+        const first = await events.forgetIdentities(change)
+        metrics.events.inc({ kind, result: first ? 'identity_changed' : 'duplicate' })
+        if (first) changed++
+      }
+      return { ...answer, identity_changes: changed }
     },
     refuse(kind, message) {
       metrics.events.inc({ kind, result: 'unauthorized' })

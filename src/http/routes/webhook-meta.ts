@@ -87,7 +87,7 @@ function metaReplies(raw: Buffer): FoundReplies {
     throw invalidRequest('the body is not JSON')
   }
   if (!checkMetaWebhook.Check(body)) throw invalid(checkMetaWebhook, body, '')
-  const found: FoundReplies = { replies: [], ignored: 0 }
+  const found: FoundReplies = { replies: [], changes: [], ignored: 0 }
   for (const [e, entry] of body.entry.entries()) {
     for (const [c, change] of entry.changes.entries()) {
       if (change.field !== 'messages') {
@@ -98,6 +98,7 @@ function metaReplies(raw: Buffer): FoundReplies {
       if (!checkMessagesValue.Check(change.value)) throw invalid(checkMessagesValue, change.value, at)
       const part = permissionReplies(change.value)
       found.replies.push(...part.replies)
+      found.changes?.push(...part.changes)
       found.ignored += part.ignored
     }
   }
