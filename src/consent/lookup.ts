@@ -9,6 +9,8 @@ import { decide, type Decision } from './decide.js'
 import type { ConsentEvents } from './events/events.js'
 import type { PairFacts } from './facts.js'
 import { askFleet, type FleetTier } from './fleet.js'
+import type { IdentityLinks } from './identities.js'
+import { isBsuid } from '../lib/identity.js'
 
 export interface LookupResult {
   decision: Decision
@@ -68,6 +70,15 @@ export interface ConsentLookupOptions {
   events?: Pick<ConsentEvents, 'syncStreak'>
   /** The shared tier (REDIS_URL): read before Kaleyra, written after, one fetch per cold pair across the fleet. */
   shared?: FleetTier
+  /** Which BSUIDs are which phone numbers: a linked BSUID's pair is its number's. */
+  identities?: Pick<IdentityLinks, 'localPhoneOf' | 'phoneOf'>
+  /**
+   * Whether the upstream can be asked about a BSUID (Meta). When not (Kaleyra), a BSUID with no known number is
+   * answered from events, or `identity_unresolved`.
+   */
+  asksBsuid?: boolean
+  /** Names the upstream in messages (default Kaleyra). */
+  upstreamName?: string
 }
 
 interface Loaded {
@@ -91,7 +102,8 @@ const RETRY_AFTER_SECONDS: Record<UpstreamErrorKind, number> = {
 }
 
 export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
-  const { cache, clock, shared, events, facts } = opts
+  const { cache, clock, shared, events, facts, identities } = opts
+  const upstreamName = opts.upstreamName ?? 'Kaleyra'
   const log = opts.logger.child({ module: 'lookup' })
   // Concurrent misses for one pair share one upstream request. lru-cache's fetch() coalesces too, but it
   // always stores what it fetched, and a decision whose TTL computes to 0 must not be stored at all.
@@ -143,7 +155,7 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     try {
       decision = decide(await opts.find(business, user, how.priority), clock.now())
     } catch (err) {
-      throw fromUpstream(toUpstreamError(err))
+      throw fromUpstream(toUpstreamError(err, upstreamName))
     }
     const upstreamMs = performance.now() - started
     const settled = facts.settle(key, decision, mark)
@@ -166,7 +178,7 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     if (current && current.origin === 'upstream' && current.checkedAtMs >= mark.atMs)
       return { decision: current, upstreamMs, from: 'cache' }
     if (again > 0) return ask(key, business, user, how, started, again - 1)
-    throw new GateError('upstream_unavailable', 'The consent changed while Kaleyra was being asked', {
+    throw new GateError('upstream_unavailable', `The consent changed while ${upstreamName} was being asked`, {
       retryAfterSeconds: 1,
     })
   }
@@ -181,9 +193,13 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
       timer = setTimeout(
         () =>
           reject(
-            new GateError('upstream_unavailable', 'The check deadline passed before Kaleyra answered', {
-              retryAfterSeconds: 1,
-            }),
+            new GateError(
+              'upstream_unavailable',
+              `The check deadline passed before ${upstreamName} answered`,
+              {
+                retryAfterSeconds: 1,
+              },
+            ),
           ),
         opts.deadlineMs + DEADLINE_MARGIN_MS,
       )
@@ -250,15 +266,40 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
     })
   }
 
+  /**
+   * The identity a user's pair is kept and asked under, synchronously: a BSUID linked to a number is that number;
+   * undefined when only the fleet could say (a BSUID this gate knows no number for, with REDIS_URL).
+   */
+  function localIdentity(user: string): string | undefined {
+    if (!identities || !isBsuid(user)) return user
+    return identities.localPhoneOf(user) ?? (shared ? undefined : user)
+  }
+
+  /** A BSUID nobody can be asked about: no number is known for it and the upstream knows numbers only. */
+  function unresolved(): LookupResult {
+    const decision: Decision = {
+      ...decide([], clock.now()),
+      allowed: false,
+      reason: 'identity_unresolved',
+    }
+    opts.observe?.('miss')
+    return { decision, source: 'none', cache: 'miss' }
+  }
+
   return {
-    cached: (business, user) => cachedByKey(pairKey(business, user)),
+    cached(business, user) {
+      const identity = localIdentity(user)
+      return identity === undefined ? undefined : cachedByKey(pairKey(business, identity))
+    },
     async check(business, user, options) {
-      const key = pairKey(business, user)
+      const identity = localIdentity(user) ?? (await identities?.phoneOf(user).catch(() => undefined)) ?? user
+      const key = pairKey(business, identity)
       const fresh = options?.fresh === true
-      return (
-        (!fresh && cachedByKey(key)) ||
-        withStreak(key, await miss(key, business, user, fresh, options?.priority ?? 'live'))
-      )
+      const hit = fresh ? undefined : cachedByKey(key)
+      if (hit) return hit
+      // Nobody to ask: what events said of the BSUID (also for a fresh check), or no.
+      if (!opts.asksBsuid && isBsuid(identity)) return cachedByKey(key) ?? unresolved()
+      return withStreak(key, await miss(key, business, identity, fresh, options?.priority ?? 'live'))
     },
   }
 }

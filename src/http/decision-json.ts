@@ -12,7 +12,9 @@ export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 export function decisionJson(b: DecisionBody): string {
   return (
     `{"allowed":${b.allowed},"reason":"${b.reason}","business":"${b.business}","user":"${b.user}",` +
-    `"consent":${consentJson(b.consent)},"source":"${b.source}","checked_at":"${b.checked_at}",` +
+    `"consent":${consentJson(b.consent)},"retry_at":${b.retry_at === null ? 'null' : `"${b.retry_at}"`},` +
+    `"can_request_permission":${b.can_request_permission},` +
+    `"source":"${b.source}","checked_at":"${b.checked_at}",` +
     `"decision_id":"${b.decision_id}"}`
   )
 }

@@ -2,6 +2,7 @@ import pino, { type Logger } from 'pino'
 import type { GateMetrics } from './metrics.js'
 import type { DecisionBody } from '../schemas/can-call.js'
 import type { ErrorBody } from '../schemas/errors.js'
+import { isBsuid } from '../lib/identity.js'
 
 /** What a /can-call answer leaves behind for the decision log and metrics. */
 export interface DecisionEvent {
@@ -11,9 +12,12 @@ export interface DecisionEvent {
   upstreamMs?: number
 }
 
-/** `+919876543210` -> `***3210`: enough to join with call records, not enough to dial. */
-export function maskNumber(e164: string): string {
-  return `***${e164.slice(-4)}`
+/**
+ * `+919876543210` -> `***3210`, `US.13491208655302741918` -> `US.***1918`: enough to join with call records, not
+ * enough to dial or to message.
+ */
+export function maskNumber(user: string): string {
+  return isBsuid(user) ? `${user.slice(0, 3)}***${user.slice(-4)}` : `***${user.slice(-4)}`
 }
 
 export interface DecisionRecorder {

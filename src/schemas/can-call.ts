@@ -17,9 +17,20 @@ export const Priority = Type.Enum(['live', 'bulk'], {
 })
 export type Priority = Static<typeof Priority>
 
+const USER_DOC =
+  `${E164_DOC} Or a BSUID (business-scoped user id): two capital letters, a dot, optionally ENT. and a dot, then ` +
+  '1 to 128 letters and digits.'
+
+// 140 characters: the longest BSUID (a parent one: CC.ENT. and 128 characters) with room to spare.
+export const UserParam = Type.String({
+  maxLength: 140,
+  description: USER_DOC,
+  examples: ['+919876543210', 'US.13491208655302741918'],
+})
+
 export const CanCallQuery = Type.Object({
   business: PhoneParam,
-  user: PhoneParam,
+  user: UserParam,
   fresh: Type.Optional(
     Type.Boolean({
       description: 'true skips the cache for this check; the answer still refreshes the cache',
@@ -42,6 +53,7 @@ export const DecisionReason = Type.Enum([
   'no_consent',
   'consent_unrecognized',
   'unanswered_streak',
+  'identity_unresolved',
 ])
 export type DecisionReason = Static<typeof DecisionReason>
 
@@ -56,19 +68,29 @@ export const Consent = Type.Object({
 export type Consent = Static<typeof Consent>
 
 /**
- * `cache`: remembered from Kaleyra; `upstream`: Kaleyra was just asked; `event`: from a permission-reply
- * webhook or a reported call outcome; `stale`: Kaleyra could not answer and CACHE_STALE_IF_ERROR_SECONDS let an
- * expired entry answer.
+ * `cache`: remembered from the upstream; `upstream`: the upstream (Kaleyra or Meta) was just asked; `event`: from a
+ * permission-reply webhook or a reported call outcome; `stale`: the upstream could not answer and
+ * CACHE_STALE_IF_ERROR_SECONDS let an expired entry answer; `none`: nothing could be asked (identity_unresolved).
  */
-export const DecisionSource = Type.Enum(['cache', 'upstream', 'stale', 'event'])
+export const DecisionSource = Type.Enum(['cache', 'upstream', 'stale', 'event', 'none'])
 export type DecisionSource = Static<typeof DecisionSource>
 
 export const DecisionBody = Type.Object({
   allowed: Type.Boolean(),
   reason: DecisionReason,
   business: Type.String({ description: 'normalized E.164' }),
-  user: Type.String({ description: 'normalized E.164' }),
+  user: Type.String({ description: 'normalized E.164, or the BSUID as asked' }),
   consent: Type.Union([Consent, Type.Null()]),
+  retry_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    description:
+      'action_not_permitted: when the exhausted start_call limit resets (Meta). Null otherwise or when unknown ' +
+      '(Kaleyra gives no limits); a temporary grant ends at consent.expires_at',
+  }),
+  can_request_permission: Type.Union([Type.Boolean(), Type.Null()], {
+    description:
+      "Whether the business may send the user a call permission request now (Meta's send_call_permission_request); " +
+      'null when the upstream does not say (Kaleyra, webhooks)',
+  }),
   source: DecisionSource,
   checked_at: Type.String({ format: 'date-time', description: 'when Kaleyra was asked' }),
   decision_id: Type.String({ description: 'unique per answer; join key for decision logs' }),
@@ -80,8 +102,9 @@ export type DecisionBody = Static<typeof DecisionBody>
  * what no writing of a number could be; parsePhone refuses anything past 64 characters item by item.
  */
 const BatchPhone = Type.String({ maxLength: 256, description: E164_DOC, examples: ['+919876543210'] })
+const BatchUser = Type.String({ maxLength: 256, description: USER_DOC, examples: ['+919876543210'] })
 
-export const BatchCheck = Type.Object({ business: BatchPhone, user: BatchPhone })
+export const BatchCheck = Type.Object({ business: BatchPhone, user: BatchUser })
 
 export const BatchRequest = Type.Object({
   checks: Type.Array(BatchCheck, {

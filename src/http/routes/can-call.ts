@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { randomUUID } from 'node:crypto'
-import { errorBody, toGateError } from '../../lib/errors.js'
+import { errorBody, invalidRequest, toGateError } from '../../lib/errors.js'
+import { requireUser } from '../../lib/identity.js'
 import type { DecisionEvent } from '../../observability/decision-log.js'
 import { requirePhone } from '../../lib/phone.js'
-import { consentOf } from '../../consent/decide.js'
+import { consentOf, retryAtOf } from '../../consent/decide.js'
 import { isoTime } from '../../lib/iso-time.js'
 import { decisionJson, JSON_CONTENT_TYPE } from '../decision-json.js'
 import { priorityOf, type ConsentLookup, type LookupResult } from '../../consent/lookup.js'
@@ -34,10 +35,11 @@ const serializerCompiler = () => (data: unknown) => JSON.stringify(data)
 const CHECK_ROUTE = { decisionLog: true }
 
 /** The one question dialers ask before every call, one pair at a time or a campaign at once. */
-export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }> = async (
-  app,
-  { lookup },
-) => {
+export const canCallRoutes: FastifyPluginAsyncTypebox<{
+  lookup: ConsentLookup
+  /** Why the upstream cannot be asked about a business (Meta: not in the phone number map): a 400 before anything. */
+  refuses?: (business: string) => string | undefined
+}> = async (app, { lookup, refuses }) => {
   /**
    * Decides one pair, filling `event` as it goes so the decision log sees whatever was reached. A cache hit is
    * answered synchronously (no promise on the hot path); a miss returns the pending answer. Invalid numbers
@@ -51,7 +53,9 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }>
     priority: Priority,
   ): DecisionBody | Promise<DecisionBody> {
     const business = (event.business = requirePhone('business', rawBusiness))
-    const user = (event.user = requirePhone('user', rawUser))
+    const refused = refuses?.(business)
+    if (refused !== undefined) throw invalidRequest(refused)
+    const user = (event.user = requireUser('user', rawUser))
     const hit = fresh ? undefined : lookup.cached(business, user)
     if (hit) return (event.body = decisionBody(hit, business, user))
     return lookup.check(business, user, { fresh, priority }).then((result) => {
@@ -67,8 +71,9 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{ lookup: ConsentLookup }>
         tags: ['consent'],
         summary: 'May this business number call this user now?',
         description:
-          'Answers from the cache, or asks Kaleyra on a miss. 200 is a decision (allowed or not, with the reason); ' +
-          '503 means Kaleyra could not answer and the gate fails closed.',
+          'Answers from the cache, or asks the upstream (Kaleyra or Meta) on a miss. 200 is a decision (allowed or ' +
+          'not, with the reason); 503 means the upstream could not answer and the gate fails closed. `user` may be ' +
+          'a BSUID: a BSUID linked to a number by a webhook is checked as that number.',
         querystring: CanCallQuery,
         response: { 200: DecisionBody, ...ERROR_RESPONSES },
       },
@@ -137,6 +142,8 @@ function decisionBody({ decision, source }: LookupResult, business: string, user
     business,
     user,
     consent: consentOf(decision),
+    retry_at: retryAtOf(decision),
+    can_request_permission: decision.canRequestPermission ?? null,
     source,
     checked_at: isoTime(decision.checkedAtMs),
     decision_id: randomUUID(),

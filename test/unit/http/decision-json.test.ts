@@ -5,6 +5,7 @@ import type { DecisionBody } from '../../../src/schemas/can-call.js'
 import { isoTime } from '../../../src/lib/iso-time.js'
 
 const e164 = fc.stringMatching(/^\+[1-9]\d{6,14}$/)
+const bsuid = fc.stringMatching(/^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$/)
 const iso = fc.integer({ min: 0, max: 253_402_300_799_999 }).map(isoTime)
 const reason = fc.constantFrom<DecisionBody['reason']>(
   'consent_granted',
@@ -14,6 +15,7 @@ const reason = fc.constantFrom<DecisionBody['reason']>(
   'no_consent',
   'consent_unrecognized',
   'unanswered_streak',
+  'identity_unresolved',
 )
 const consent = fc.option(
   fc.record({
@@ -30,8 +32,10 @@ const body: fc.Arbitrary<DecisionBody> = fc.record({
   allowed: fc.boolean(),
   reason,
   business: e164,
-  user: e164,
+  user: fc.oneof(e164, bsuid),
   consent,
+  retry_at: fc.option(iso, { nil: null }),
+  can_request_permission: fc.option(fc.boolean(), { nil: null }),
   source: fc.constantFrom<DecisionBody['source']>('cache', 'upstream', 'stale', 'event'),
   checked_at: iso,
   decision_id: fc.uuid(),

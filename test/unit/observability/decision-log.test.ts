@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decisionLineWriter } from '../../../src/observability/decision-log.js'
+import { decisionLineWriter, maskNumber } from '../../../src/observability/decision-log.js'
 import { createLogger } from '../../../src/observability/logger.js'
 
 /** A logger as the gate makes it, writing into an array. */
@@ -60,5 +60,23 @@ describe('decisionLineWriter', () => {
       1,
     )
     expect(lines).toEqual([])
+  })
+})
+
+describe('maskNumber', () => {
+  it('keeps the last four characters of a number, and the country and last four of a BSUID', () => {
+    expect(maskNumber('+919876543210')).toBe('***3210')
+    expect(maskNumber('US.13491208655302741918')).toBe('US.***1918')
+    expect(maskNumber('US.ENT.13491208655302741918')).toBe('US.***1918')
+  })
+
+  it('never shows more than the country and four characters of a BSUID', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{5,128}$/), (bsuid) => {
+        const masked = maskNumber(bsuid)
+        expect(masked).toMatch(/^[A-Z]{2}\.\*\*\*[A-Za-z0-9]{4}$/)
+        expect(masked.endsWith(bsuid.slice(-4))).toBe(true)
+      }),
+    )
   })
 })
