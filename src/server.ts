@@ -30,8 +30,11 @@ closeWithGrace({ delay: SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
 try {
   await app.listen({ host: config.host, port: config.port })
   // The host only: a proxy URL could carry credentials in its path or query.
+  const { kaleyra, meta } = config
   logger.info(
-    { kaleyra: new URL(config.kaleyra.baseUrl).host, region: config.kaleyra.region },
+    meta
+      ? { upstream: 'meta', graph: new URL(meta.baseUrl).host, version: meta.version }
+      : { upstream: 'kaleyra', kaleyra: kaleyra && new URL(kaleyra.baseUrl).host, region: kaleyra?.region },
     'consent-gate ready',
   )
 } catch (err) {

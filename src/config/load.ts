@@ -1,10 +1,22 @@
 import { Compile } from 'typebox/compile'
+import { parsePhoneNumberMap } from './phone-number-ids.js'
 import { EnvSchema, REGION_HOSTS, type Env, type KaleyraRegion, type LOG_LEVELS } from './schema.js'
 
 export { EnvSchema, type Env } from './schema.js'
 
 export interface Config {
-  kaleyra: { sid: string; apiKey: string; baseUrl: string; region: KaleyraRegion; pageSize: number }
+  /** UPSTREAM: who is asked on a miss; exactly one of `kaleyra` and `meta` below is set, the one named. */
+  upstreamName: 'kaleyra' | 'meta'
+  kaleyra?: { sid: string; apiKey: string; baseUrl: string; region: KaleyraRegion; pageSize: number }
+  meta?: {
+    accessToken: string
+    /** E.164 -> phone number id, from META_PHONE_NUMBERS. */
+    phoneNumbers: Map<string, string>
+    wabaId?: string
+    discoveryIntervalMs: number
+    version: string
+    baseUrl: string
+  }
   host: string
   port: number
   logLevel: (typeof LOG_LEVELS)[number]
@@ -92,19 +104,57 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   // A lone miss waits BATCH_WINDOW_MS; a bound below it would silently shorten the window.
   if ((value.BATCH_MAX_WAIT_MS as number) < (value.BATCH_WINDOW_MS as number))
     throw new ConfigError('BATCH_MAX_WAIT_MS', 'must be at least BATCH_WINDOW_MS')
+  const required = value.UPSTREAM === 'meta' ? ['META_ACCESS_TOKEN'] : ['KALEYRA_SID', 'KALEYRA_API_KEY']
+  for (const name of required)
+    if (value[name] === undefined)
+      throw new ConfigError(name, `is required with UPSTREAM=${String(value.UPSTREAM)}`)
+  if (value.UPSTREAM === 'meta' && value.META_PHONE_NUMBERS === undefined && value.META_WABA_ID === undefined)
+    throw new ConfigError(
+      'META_PHONE_NUMBERS',
+      'or META_WABA_ID is required with UPSTREAM=meta: the gate asks Meta by phone number id',
+    )
   return toConfig(value as Env)
+}
+
+/** META_PHONE_NUMBERS, read (config/phone-number-ids.ts); a bad entry is named by its position, never its text. */
+function phoneNumberIds(raw: string): Map<string, string> {
+  try {
+    return parsePhoneNumberMap(raw)
+  } catch (err) {
+    throw new ConfigError('META_PHONE_NUMBERS', `is invalid: ${(err as Error).message}`)
+  }
 }
 
 /** Maps the validated environment to the service's shape: units in names, seconds to milliseconds. */
 function toConfig(e: Env): Config {
+  const meta = e.UPSTREAM === 'meta'
   return {
-    kaleyra: {
-      sid: e.KALEYRA_SID,
-      apiKey: e.KALEYRA_API_KEY,
-      region: e.KALEYRA_REGION,
-      pageSize: e.KALEYRA_PAGE_SIZE,
-      baseUrl: (e.KALEYRA_BASE_URL ?? REGION_HOSTS[e.KALEYRA_REGION as KaleyraRegion]).replace(/\/+$/, ''),
-    },
+    upstreamName: e.UPSTREAM,
+    kaleyra: meta
+      ? undefined
+      : {
+          sid: e.KALEYRA_SID ?? '',
+          apiKey: e.KALEYRA_API_KEY ?? '',
+          region: e.KALEYRA_REGION,
+          pageSize: e.KALEYRA_PAGE_SIZE,
+          baseUrl: (e.KALEYRA_BASE_URL ?? REGION_HOSTS[e.KALEYRA_REGION as KaleyraRegion]).replace(
+            /\/+$/,
+            '',
+          ),
+        },
+    meta: meta
+      ? {
+          accessToken: e.META_ACCESS_TOKEN ?? '',
+          phoneNumbers:
+            e.META_PHONE_NUMBERS === undefined
+              ? new Map<string, string>()
+              : phoneNumberIds(e.META_PHONE_NUMBERS),
+          wabaId: e.META_WABA_ID,
+          discoveryIntervalMs: e.META_DISCOVERY_INTERVAL_SECONDS * 1000,
+          version: e.META_GRAPH_VERSION,
+          baseUrl: e.META_GRAPH_BASE_URL.replace(/\/+$/, ''),
+        }
+      : undefined,
     host: e.HOST,
     port: e.PORT,
     logLevel: e.LOG_LEVEL,

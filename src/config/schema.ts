@@ -22,12 +22,23 @@ const int = (def: number, minimum: number, maximum: number, description: string)
  * Only the entry points read `process.env`, and they hand it to loadConfig.
  */
 export const EnvSchema = Type.Object({
-  KALEYRA_SID: Type.String({
-    minLength: 1,
-    pattern: '^[A-Za-z0-9]+$',
-    description: 'Kaleyra account SID (required)',
+  UPSTREAM: Type.Union([Type.Literal('kaleyra'), Type.Literal('meta')], {
+    default: 'kaleyra',
+    description: "Who is asked on a miss: kaleyra (Kaleyra's API) or meta (Meta's Cloud API)",
   }),
-  KALEYRA_API_KEY: Type.String({ minLength: 1, description: 'Kaleyra API key (required, never logged)' }),
+  KALEYRA_SID: Type.Optional(
+    Type.String({
+      minLength: 1,
+      pattern: '^[A-Za-z0-9]+$',
+      description: 'Kaleyra account SID (required with UPSTREAM=kaleyra)',
+    }),
+  ),
+  KALEYRA_API_KEY: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Kaleyra API key (required with UPSTREAM=kaleyra, never logged)',
+    }),
+  ),
   KALEYRA_REGION: Type.Union(
     Object.keys(REGION_HOSTS).map((r) => Type.Literal(r)),
     { default: 'in', description: 'Kaleyra pod: in, sg, eu or na' },
@@ -35,6 +46,42 @@ export const EnvSchema = Type.Object({
   KALEYRA_BASE_URL: Type.Optional(
     Type.String({ pattern: '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$', description: 'Overrides the region host' }),
   ),
+  META_ACCESS_TOKEN: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9._~+/=-]{16,}$',
+      description: 'Meta system-user access token (required with UPSTREAM=meta, never logged)',
+    }),
+  ),
+  META_PHONE_NUMBERS: Type.Optional(
+    Type.String({
+      maxLength: 100_000,
+      description:
+        'Business numbers and their phone number ids, E164=PHONE_NUMBER_ID comma-separated (UPSTREAM=meta; ' +
+        'this or META_WABA_ID)',
+    }),
+  ),
+  META_WABA_ID: Type.Optional(
+    Type.String({
+      pattern: '^\\d{1,32}$',
+      description: 'WhatsApp Business Account id: its numbers are read at start and every discovery interval',
+    }),
+  ),
+  META_DISCOVERY_INTERVAL_SECONDS: int(
+    300,
+    10,
+    86_400,
+    'How often the numbers of META_WABA_ID are read again',
+  ),
+  META_GRAPH_VERSION: Type.String({
+    default: 'v23.0',
+    pattern: '^v\\d{1,3}\\.\\d{1,3}$',
+    description: 'Graph API version, vNN.N',
+  }),
+  META_GRAPH_BASE_URL: Type.String({
+    default: 'https://graph.facebook.com',
+    pattern: '^https?://[^\\s/?#@]+(/[^\\s?#]*)?$',
+    description: 'Graph API origin (and path prefix), for a proxy or the simulator',
+  }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Listen address' }),
   PORT: int(8080, 0, 65535, 'Listen port'),
   LOG_LEVEL: Type.Union(

@@ -78,7 +78,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await app.register(docs)
   await app.register(healthRoutes, { lifecycle: app.lifecycle, breaker: gate.breaker, shared: gate.shared })
   await app.register(metricsRoutes, { registry: metrics.registry })
-  await app.register(canCallRoutes, { lookup: gate.lookup })
+  await app.register(canCallRoutes, { lookup: gate.lookup, refuses: gate.refuses })
   await app.register(callOutcomeRoutes, { events: gate.events, streaks: gate.streaks, metrics })
   await app.register(webhookRoutes, { webhooks: config.webhooks, events: gate.events, metrics })
   if (config.adminToken)

@@ -7,6 +7,11 @@ import { createConsentLookup, type ConsentLookup } from '../consent/lookup.js'
 import { createCircuitBreaker, type CircuitBreaker } from '../upstream/breaker.js'
 import { createUpstreamBudget, type FleetRate } from '../upstream/budget.js'
 import { createKaleyraClient } from '../upstream/kaleyra/client.js'
+import { createMetaClient, type MetaClient, type MetaClientOptions } from '../upstream/meta/client.js'
+import { createPhoneNumbers } from '../upstream/meta/phone-numbers.js'
+import type { Priority } from '../upstream/port.js'
+import type { UpstreamOutcome } from '../observability/metrics.js'
+import { createIdentityLinks, type IdentityLinks } from '../consent/identities.js'
 import { createUpstreamGuard } from '../upstream/guard.js'
 import { isPerBusinessFailure } from '../upstream/errors.js'
 import type { GateMetrics } from '../observability/metrics.js'
@@ -73,6 +78,11 @@ export interface Gate {
   breaker: CircuitBreaker
   /** The Redis tier when REDIS_URL is set. */
   shared?: SharedTier
+  identities: IdentityLinks
+  /** Who is asked on a miss (UPSTREAM). */
+  upstream: 'kaleyra' | 'meta'
+  /** Why a business cannot be asked at all (Meta: no phone number id), for a 400; undefined when it can. */
+  refuses?: (business: string) => string | undefined
   close(): Promise<void>
 }
 
@@ -110,7 +120,9 @@ export async function createGate(
     clock,
     onForget: (state) => metrics.forgottenStreaks.inc({ state }),
   })
+  const identities = createIdentityLinks({ maxEntries: config.cache.maxEntries, clock, shared })
   const events = createConsentEvents({
+    identities,
     cache,
     facts,
     streaks,
@@ -145,29 +157,40 @@ export async function createGate(
     },
   })
   metrics.setBudgetWaitingSource((c) => budget.waiting(c))
-  const guard = createUpstreamGuard({ retries: upstream.retries, breaker, budget })
-  const client = createKaleyraClient({
-    ...config.kaleyra,
+  const upstreamName = config.meta ? 'Meta' : 'Kaleyra'
+  const guard = createUpstreamGuard({ retries: upstream.retries, breaker, budget, upstreamName })
+  const http = {
     timeoutMs: upstream.timeoutMs,
     deadlineMs: upstream.deadlineMs,
     connections: upstream.maxInflight,
     guard,
     clock,
     logger,
-    observe: (outcome, seconds) => {
+    observe: (outcome: UpstreamOutcome, seconds: number) => {
       metrics.upstreamRequests.inc({ outcome })
       metrics.upstreamDuration.observe(seconds)
     },
-  })
-  const batcher = createPairBatcher({
-    client,
-    ...config.batch,
-    // While the circuit is not closed Kaleyra itself is in doubt: asking again per business would only add load.
-    isolateOn: (err) => isPerBusinessFailure(err) && breaker.state === 'closed',
-  })
+  }
+  const { client, phoneNumbers } = config.meta
+    ? await createMeta(config.meta, http, logger)
+    : { client: createKaleyraClient({ ...config.kaleyra!, ...http }), phoneNumbers: undefined }
+  // Kaleyra answers lists of users: misses are micro-batched. Meta answers one user per request: a miss asks alone
+  // (coalescing, the budget, retries, breaker, deadline and stale-if-error still apply).
+  const find = client.batches
+    ? createPairBatcher({
+        client,
+        ...config.batch,
+        // While the circuit is not closed Kaleyra itself is in doubt: asking again per business only adds load.
+        isolateOn: (err) => isPerBusinessFailure(err) && breaker.state === 'closed',
+      }).find
+    : (business: string, user: string, priority: Priority) =>
+        client.listPermissions([business], [user], { priority })
   const lookup = createConsentLookup({
     cache,
-    find: batcher.find,
+    find,
+    identities,
+    asksBsuid: client.asksBsuid,
+    upstreamName,
     clock,
     logger,
     observe: (result) => metrics.countCacheLookup(result),
@@ -179,7 +202,43 @@ export async function createGate(
   })
   const close = async () => {
     fleet?.close()
+    phoneNumbers?.close()
     await Promise.all([client.close(), shared?.close()])
   }
-  return { cache, lookup, events, streaks, breaker, shared, close }
+  const refuses = client.refuses?.bind(client)
+  return {
+    cache,
+    lookup,
+    events,
+    streaks,
+    breaker,
+    shared,
+    identities,
+    upstream: client.name,
+    refuses,
+    close,
+  }
+}
+
+/**
+ * UPSTREAM=meta: the Graph client, and the business numbers it can ask about: META_PHONE_NUMBERS, and with
+ * META_WABA_ID the numbers discovered at start (bounded wait) and every META_DISCOVERY_INTERVAL_SECONDS.
+ */
+async function createMeta(
+  meta: NonNullable<Config['meta']>,
+  http: Omit<MetaClientOptions, 'version' | 'accessToken' | 'phoneNumbers' | 'baseUrl'>,
+  logger: Logger,
+) {
+  const { wabaId } = meta
+  // Discovery asks through the client, which asks by the numbers discovery finds: `client` is set before start().
+  const phoneNumbers = createPhoneNumbers({
+    fixed: meta.phoneNumbers,
+    intervalMs: meta.discoveryIntervalMs,
+    logger,
+    clock: http.clock,
+    ...(wabaId !== undefined && { discover: () => client.discoverPhoneNumbers(wabaId) }),
+  })
+  const client: MetaClient = createMetaClient({ ...http, ...meta, phoneNumbers })
+  await phoneNumbers.start()
+  return { client, phoneNumbers }
 }

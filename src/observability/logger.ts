@@ -12,6 +12,7 @@ export const REDACT_PATHS = [
   'headers["api-key"]',
   'apiKey',
   'config.kaleyra.apiKey',
+  'config.meta.accessToken',
 ]
 
 /**

@@ -52,6 +52,20 @@ export interface HarnessOptions {
   sim?: KaleyraSimulator
   logLevel?: string
   deps?: AppDeps
+  /** meta: the gate asks the simulator's Graph API, with BUSINESS (and `metaNumbers`) in META_PHONE_NUMBERS. */
+  upstream?: 'kaleyra' | 'meta'
+  /** More business numbers the Meta gate knows (META_PHONE_NUMBERS). */
+  metaNumbers?: string[]
+}
+
+/** The environment of a gate asking the simulator's Graph API about these business numbers. */
+export function metaEnv(sim: KaleyraSimulator, businesses: string[] = [BUSINESS]): Record<string, string> {
+  return {
+    UPSTREAM: 'meta',
+    META_ACCESS_TOKEN: sim.metaAccessToken,
+    META_GRAPH_BASE_URL: sim.url,
+    META_PHONE_NUMBERS: businesses.map((b) => `${b}=${sim.phoneNumberIdOf(b)}`).join(','),
+  }
 }
 
 const once = <T>(fn: () => Promise<T>) => {
@@ -71,6 +85,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     KALEYRA_BASE_URL: sim.url,
     UPSTREAM_TIMEOUT_MS: '300',
     LOG_LEVEL: opts.logLevel ?? 'debug',
+    ...(opts.upstream === 'meta' && metaEnv(sim, [BUSINESS, ...(opts.metaNumbers ?? [])])),
     ...opts.env,
   })
   const gate = await buildApp(config, {

@@ -237,7 +237,7 @@ describe('docker-compose.yml', () => {
   })
 
   it('points the gate at the simulator service and port', () => {
-    const url = new URL(composeConfig.kaleyra.baseUrl)
+    const url = new URL(composeConfig.kaleyra!.baseUrl)
     expect(Object.keys(compose.services)).toContain(url.hostname)
     expect(url.hostname).toBe('kaleyra-simulator')
     expect(Number(url.port)).toBe(simPort)
@@ -311,7 +311,7 @@ describe('deploy/kubernetes/dialer-with-gate.yaml', () => {
     const fromSecret = sidecarEnv.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name)
     expect(fromSecret).toEqual(expect.arrayContaining(['KALEYRA_SID', 'KALEYRA_API_KEY']))
     expect(literalEnv).not.toHaveProperty('KALEYRA_API_KEY')
-    expect(k8sConfig.kaleyra.apiKey).toBe(DUMMY_SECRETS.KALEYRA_API_KEY)
+    expect(k8sConfig.kaleyra!.apiKey).toBe(DUMMY_SECRETS.KALEYRA_API_KEY)
   })
 
   it('probes /healthz and /readyz on the port the gate listens on', () => {

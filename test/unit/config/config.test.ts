@@ -20,8 +20,8 @@ describe('loadConfig', () => {
     const config = loadConfig(REQUIRED)
 
     it.each<[string, (c: Config) => unknown, unknown]>([
-      ['KALEYRA_REGION is in', (c) => c.kaleyra.region, 'in'],
-      ['the base URL is the IN pod', (c) => c.kaleyra.baseUrl, 'https://api.in.kaleyra.io'],
+      ['KALEYRA_REGION is in', (c) => c.kaleyra?.region, 'in'],
+      ['the base URL is the IN pod', (c) => c.kaleyra?.baseUrl, 'https://api.in.kaleyra.io'],
       ['HOST is 127.0.0.1', (c) => c.host, '127.0.0.1'],
       ['PORT is 8080', (c) => c.port, 8080],
       ['LOG_LEVEL is info', (c) => c.logLevel, 'info'],
@@ -34,8 +34,8 @@ describe('loadConfig', () => {
     })
 
     it('passes the SID and the API key through', () => {
-      expect(config.kaleyra.sid).toBe('HXAP16XXXXXX97IN')
-      expect(config.kaleyra.apiKey).toBe(API_KEY)
+      expect(config.kaleyra?.sid).toBe('HXAP16XXXXXX97IN')
+      expect(config.kaleyra?.apiKey).toBe(API_KEY)
     })
   })
 
@@ -46,8 +46,8 @@ describe('loadConfig', () => {
     ['na', 'https://api.na.kaleyra.io'],
   ])('sends KALEYRA_REGION=%s to %s', (region, baseUrl) => {
     const config = loadConfig({ ...REQUIRED, KALEYRA_REGION: region })
-    expect(config.kaleyra.region).toBe(region)
-    expect(config.kaleyra.baseUrl).toBe(baseUrl)
+    expect(config.kaleyra?.region).toBe(region)
+    expect(config.kaleyra?.baseUrl).toBe(baseUrl)
   })
 
   it.each([
@@ -55,7 +55,7 @@ describe('loadConfig', () => {
     ['http://127.0.0.1:4010/', 'http://127.0.0.1:4010'],
     ['https://proxy.example.com/kaleyra/', 'https://proxy.example.com/kaleyra'],
   ])('lets KALEYRA_BASE_URL=%s override the region host, without a trailing slash', (url, baseUrl) => {
-    expect(loadConfig({ ...REQUIRED, KALEYRA_REGION: 'eu', KALEYRA_BASE_URL: url }).kaleyra.baseUrl).toBe(
+    expect(loadConfig({ ...REQUIRED, KALEYRA_REGION: 'eu', KALEYRA_BASE_URL: url }).kaleyra?.baseUrl).toBe(
       baseUrl,
     )
   })
