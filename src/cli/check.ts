@@ -12,9 +12,10 @@ const MEANING: Record<string, string> = {
   consent_rejected: 'the user rejected',
   consent_expired: "the permission's expiry is past",
   action_not_permitted: 'accepted, but the call limit is reached',
-  no_consent: 'Kaleyra holds no record for the pair',
+  no_consent: 'the upstream holds no permission for the pair',
   consent_unrecognized: 'a record the gate does not fully understand',
   unanswered_streak: 'too many unanswered or rejected calls in a row',
+  identity_unresolved: 'a BSUID with no known number, and Kaleyra knows numbers only',
 }
 
 /** `consent-gate check`: one decision; exit 0 allowed, 1 not allowed, 2 undetermined or bad input. */
@@ -46,6 +47,9 @@ export function describe(result: CanCallResult): string {
     `${result.business} -> ${result.user}`,
   ]
   if (result.consent) lines.push(`expires: ${expiry ?? 'never (permanent)'}`)
+  if (result.retry_at) lines.push(`call again after: ${result.retry_at}`)
+  if (result.can_request_permission !== null)
+    lines.push(`may ask for permission now: ${result.can_request_permission ? 'yes' : 'no'}`)
   lines.push(`source: ${result.source}, checked at ${result.checked_at}`, `decision: ${result.decision_id}`)
   return lines.join('\n')
 }

@@ -81,7 +81,7 @@ export function buildProgram(io: CliIo, deps: CliDeps, done: (code: number) => v
   withGate(program.command('check'), 5000)
     .description('One decision: may <business> call <user> now?')
     .argument('<business>', 'the business number, E.164 such as +918000000001')
-    .argument('<user>', 'the user number, E.164 such as +919876543210')
+    .argument('<user>', 'the user: E.164 such as +919876543210, or a BSUID such as US.13491208655302741918')
     .option('--fresh', "skip the gate's cache for this check")
     .option('--json', 'print the JSON answer instead of lines for a person')
     .addHelpText(
@@ -117,8 +117,9 @@ export function buildProgram(io: CliIo, deps: CliDeps, done: (code: number) => v
       [
         '',
         'Input: a CSV with a header (a user column, and a business column unless --business is given), or',
-        'NDJSON of {"business": ..., "user": ...}. Output: the input columns plus allowed, reason, expires_at,',
-        'decision_id (CSV), or the decisions as NDJSON. Progress and a count per reason go to stderr.',
+        'NDJSON of {"business": ..., "user": ...}; a user is E.164 or a BSUID. Output: the input columns plus',
+        'allowed, reason, expires_at, decision_id, retry_at, can_request_permission (CSV), or the decisions as',
+        'NDJSON. Progress and a count per reason go to stderr.',
         'Exit codes: 0 every valid row decided (denials included), 2 some undetermined or bad input,',
         '130 interrupted. Run the same command again to resume: decided rows are kept, the rest checked.',
       ].join('\n'),

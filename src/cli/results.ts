@@ -13,6 +13,8 @@ export interface CheckResult {
   business?: string
   user?: string
   consent?: { expires_at?: string | null } | null
+  retry_at?: string | null
+  can_request_permission?: boolean | null
   source?: string
   checked_at?: string
   decision_id?: string

@@ -18,6 +18,7 @@ const DENY_REASONS = {
   no_consent: true,
   consent_unrecognized: true,
   unanswered_streak: true,
+  identity_unresolved: true,
 } satisfies Record<DenyReason, true>
 
 /** Every reason of a 200 decision (the gate decided); only `consent_granted` allows. */
@@ -34,6 +35,10 @@ const isObject = (value: unknown): value is Json =>
 
 /** Only digits: the gate normalizes `+91 98765-43210` to `+919876543210`, and both name the same number. */
 const digits = (phone: unknown) => String(phone).replace(/\D/g, '')
+
+/** A BSUID (it has letters) is kept as written: `US.12` and `IN.12` are different users, whatever their digits. */
+const sameUser = (answered: unknown, asked: string) =>
+  /[A-Za-z]/.test(asked) ? answered === asked : digits(answered) === digits(asked)
 
 export function unreachable(message: string, status?: number): Undetermined {
   return status === undefined
@@ -80,7 +85,7 @@ export function fromDecision(body: unknown, asked: Pair): CanCallResult {
   for (const field of ['business', 'user', 'source', 'checked_at', 'decision_id'] as const) {
     if (typeof body[field] !== 'string') return unreachable(`the gate's decision has no ${field}`)
   }
-  if (digits(body.business) !== digits(asked.business) || digits(body.user) !== digits(asked.user)) {
+  if (digits(body.business) !== digits(asked.business) || !sameUser(body.user, asked.user)) {
     return unreachable("the gate's decision is about another pair than the one asked")
   }
   const decision = body as Omit<CanCallResult, 'verdict'>

@@ -150,7 +150,7 @@ export interface paths {
     }
     /**
      * May this business number call this user now?
-     * @description Answers from the cache, or asks Kaleyra on a miss. 200 is a decision (allowed or not, with the reason); 503 means Kaleyra could not answer and the gate fails closed.
+     * @description Answers from the cache, or asks the upstream (Kaleyra or Meta) on a miss. 200 is a decision (allowed or not, with the reason); 503 means the upstream could not answer and the gate fails closed. `user` may be a BSUID: a BSUID linked to a number by a webhook is checked as that number.
      */
     get: {
       parameters: {
@@ -160,10 +160,7 @@ export interface paths {
            * @example +919876543210
            */
           business: string
-          /**
-           * @description E.164 number: + and 8 to 15 digits; spaces, dashes, dots and parentheses are ignored. Send + as %2B.
-           * @example +919876543210
-           */
+          /** @description E.164 number: + and 8 to 15 digits; spaces, dashes, dots and parentheses are ignored. Send + as %2B. Or a BSUID (business-scoped user id): two capital letters, a dot, optionally ENT. and a dot, then 1 to 128 letters and digits. */
           user: string
           /** @description true skips the cache for this check; the answer still refreshes the cache */
           fresh?: boolean
@@ -193,9 +190,10 @@ export interface paths {
                 | 'no_consent'
                 | 'consent_unrecognized'
                 | 'unanswered_streak'
+                | 'identity_unresolved'
               /** @description normalized E.164 */
               business: string
-              /** @description normalized E.164 */
+              /** @description normalized E.164, or the BSUID as asked */
               user: string
               consent: {
                 /** @description accept or reject (any other value never allows) */
@@ -206,8 +204,12 @@ export interface paths {
                 can_perform_action: boolean
                 expires_at: string | null
               } | null
+              /** @description action_not_permitted: when the exhausted start_call limit resets (Meta). Null otherwise or when unknown (Kaleyra gives no limits); a temporary grant ends at consent.expires_at */
+              retry_at: string | null
+              /** @description Whether the business may send the user a call permission request now (Meta's send_call_permission_request); null when the upstream does not say (Kaleyra, webhooks) */
+              can_request_permission: boolean | null
               /** @enum {unknown} */
-              source: 'cache' | 'upstream' | 'stale' | 'event'
+              source: 'cache' | 'upstream' | 'stale' | 'event' | 'none'
               /**
                * Format: date-time
                * @description when Kaleyra was asked
@@ -308,7 +310,7 @@ export interface paths {
                */
               business: string
               /**
-               * @description E.164 number: + and 8 to 15 digits; spaces, dashes, dots and parentheses are ignored. Send + as %2B.
+               * @description E.164 number: + and 8 to 15 digits; spaces, dashes, dots and parentheses are ignored. Send + as %2B. Or a BSUID (business-scoped user id): two capital letters, a dot, optionally ENT. and a dot, then 1 to 128 letters and digits.
                * @example +919876543210
                */
               user: string
@@ -336,9 +338,10 @@ export interface paths {
                       | 'no_consent'
                       | 'consent_unrecognized'
                       | 'unanswered_streak'
+                      | 'identity_unresolved'
                     /** @description normalized E.164 */
                     business: string
-                    /** @description normalized E.164 */
+                    /** @description normalized E.164, or the BSUID as asked */
                     user: string
                     consent: {
                       /** @description accept or reject (any other value never allows) */
@@ -349,8 +352,12 @@ export interface paths {
                       can_perform_action: boolean
                       expires_at: string | null
                     } | null
+                    /** @description action_not_permitted: when the exhausted start_call limit resets (Meta). Null otherwise or when unknown (Kaleyra gives no limits); a temporary grant ends at consent.expires_at */
+                    retry_at: string | null
+                    /** @description Whether the business may send the user a call permission request now (Meta's send_call_permission_request); null when the upstream does not say (Kaleyra, webhooks) */
+                    can_request_permission: boolean | null
                     /** @enum {unknown} */
-                    source: 'cache' | 'upstream' | 'stale' | 'event'
+                    source: 'cache' | 'upstream' | 'stale' | 'event' | 'none'
                     /**
                      * Format: date-time
                      * @description when Kaleyra was asked
@@ -562,9 +569,21 @@ export interface paths {
                   id: string
                   /** @description digits without +; absent for username (BSUID) users */
                   from?: string
+                  /** @description the BSUID (business-scoped user id); the only id of a username user */
+                  from_user_id?: string
+                  /** @description the parent BSUID, if any */
+                  from_parent_user_id?: string
                   /** @description epoch seconds (at most 9999999999) */
                   timestamp: string
                   type: string
+                  system?: {
+                    /** @description user_changed_number (or user_changed_user_id): an identity changed */
+                    type: string
+                    new_wa_id?: string
+                    wa_id?: string
+                    user_id?: string
+                    new_user_id?: string
+                  }
                   interactive?: {
                     type: string
                     call_permission_reply?: {
@@ -599,8 +618,10 @@ export interface paths {
               duplicates: number
               /** @description older than what the gate holds for the pair: changed nothing */
               outdated: number
-              /** @description other message types, or users without a phone number */
+              /** @description other message types */
               ignored: number
+              /** @description number-change system messages: the old identities' links and cached consent were dropped */
+              identity_changes?: number
             }
           }
         }
@@ -712,8 +733,10 @@ export interface paths {
               duplicates: number
               /** @description older than what the gate holds for the pair: changed nothing */
               outdated: number
-              /** @description other message types, or users without a phone number */
+              /** @description other message types */
               ignored: number
+              /** @description number-change system messages: the old identities' links and cached consent were dropped */
+              identity_changes?: number
             }
           }
         }

@@ -123,7 +123,17 @@ describe('consent-gate precheck', () => {
     const run = await cli(['precheck', input, '--out', out], { gate: h.url })
     expect(run.code).toBe(0)
     const rows = lines(out).map((l) => l.split(','))
-    expect(rows[0]).toEqual(['lead', 'business', 'user', 'allowed', 'reason', 'expires_at', 'decision_id'])
+    expect(rows[0]).toEqual([
+      'lead',
+      'business',
+      'user',
+      'allowed',
+      'reason',
+      'expires_at',
+      'decision_id',
+      'retry_at',
+      'can_request_permission',
+    ])
     expect(rows.slice(1).map((r) => [r[0], r[3], r[4]])).toEqual([
       ['a', 'false', 'consent_rejected'],
       ['b', 'false', 'invalid_request'],

@@ -1,11 +1,19 @@
 import path from 'node:path'
 import { parsePhone } from '../../lib/phone.js'
+import { parseUser } from '../../lib/identity.js'
 import { UsageError } from '../usage-error.js'
 
 export type Format = 'csv' | 'ndjson'
 
 /** Columns a CSV output adds after the input's own (issue 14). */
-export const RESULT_COLUMNS = ['allowed', 'reason', 'expires_at', 'decision_id'] as const
+export const RESULT_COLUMNS = [
+  'allowed',
+  'reason',
+  'expires_at',
+  'decision_id',
+  'retry_at',
+  'can_request_permission',
+] as const
 
 const NDJSON_EXTENSIONS = new Set(['.ndjson', '.jsonl'])
 
@@ -25,6 +33,14 @@ export function checkPhone(name: 'business' | 'user', raw: unknown): { value: st
   return parsed.ok
     ? { value: parsed.value }
     : { invalid: `${name} ${parsed.why}; expected E.164 such as +919876543210` }
+}
+
+/** The user a row is checked with (a number or a BSUID), or the same message the gate would give for it. */
+export function checkUser(raw: unknown): { value: string } | { invalid: string } {
+  const expected = 'expected E.164 such as +919876543210 or a BSUID such as US.13491208655302741918'
+  if (typeof raw !== 'string') return { invalid: `user is missing; ${expected}` }
+  const parsed = parseUser(raw)
+  return parsed.ok ? { value: parsed.value } : { invalid: `user ${parsed.why}; ${expected}` }
 }
 
 /** `--business`, checked before the input is opened: one typo must not fail every row. */

@@ -16,13 +16,16 @@ export interface OutputWriter {
   end(): Promise<void>
 }
 
-/** `allowed, reason, expires_at, decision_id` of one result, as CSV text (csv-stringify would write true as 1). */
+/** RESULT_COLUMNS of one result, as CSV text (csv-stringify would write true as 1); empty when the answer has none. */
 export function resultFields(result: CheckResult): string[] {
+  const canRequest = result.can_request_permission
   return [
     String(result.allowed === true),
     result.reason,
     result.consent?.expires_at ?? '',
     result.decision_id ?? '',
+    result.retry_at ?? '',
+    canRequest === undefined || canRequest === null ? '' : String(canRequest),
   ]
 }
 

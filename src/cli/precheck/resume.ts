@@ -2,7 +2,7 @@ import fs from 'node:fs'
 import { parse } from 'csv-parse'
 import { isFinal } from '../results.js'
 import { UsageError } from '../usage-error.js'
-import type { Format } from './format.js'
+import { RESULT_COLUMNS, type Format } from './format.js'
 import { splitLines } from './lines.js'
 import { MAX_RECORD_BYTES, type InputRow } from './rows.js'
 
@@ -78,7 +78,7 @@ async function previousCsv(
   const first = await read()
   if (!first.done && first.value.join(',') !== header.join(','))
     refuse(`has the header ${first.value.join(',')}, not ${header.join(',')}`)
-  const reasonAt = header.length - 3
+  const reasonAt = header.length - RESULT_COLUMNS.length + RESULT_COLUMNS.indexOf('reason')
   return {
     async next() {
       const next = await read()

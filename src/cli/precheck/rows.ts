@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream'
 import { parse } from 'csv-parse'
 import { UsageError } from '../usage-error.js'
-import { checkPhone, csvLayout, type CsvLayout } from './format.js'
+import { checkPhone, checkUser, csvLayout, type CsvLayout } from './format.js'
 import { splitLines } from './lines.js'
 
 /** Bound on one input record (bytes): a pair of numbers needs far less; a bigger one is not a lead list. */
@@ -33,7 +33,7 @@ export interface RowSource {
 /** Checks the pair of a row, filling `check` or `invalid`. */
 function withPair(row: InputRow, business: unknown, user: unknown): InputRow {
   const b = checkPhone('business', business)
-  const u = checkPhone('user', user)
+  const u = checkUser(user)
   if ('invalid' in b) row.invalid = b.invalid
   else if ('invalid' in u) row.invalid = u.invalid
   else row.check = { business: b.value, user: u.value }

@@ -6,8 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createCsvWriter, createNdjsonWriter } from '../../../src/cli/precheck/output.js'
 import { openPrevious, samePair, keepable } from '../../../src/cli/precheck/resume.js'
 import { openCsv } from '../../../src/cli/precheck/rows.js'
+import { RESULT_COLUMNS } from '../../../src/cli/precheck/format.js'
 
-const HEADER = ['lead', 'user', 'allowed', 'reason', 'expires_at', 'decision_id']
+const HEADER = ['lead', 'user', ...RESULT_COLUMNS]
 let dir: string
 beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-resume-'))))
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -27,6 +28,8 @@ describe('the CSV writer and openPrevious', () => {
       reason: 'consent_granted',
       consent: { expires_at: '2026-12-01T00:00:00.000Z' },
       decision_id: 'd1',
+      retry_at: null,
+      can_request_permission: false,
     }
     await writer.write({ line: 2, endByte: 0, fields: ['a, "quoted"', '+919000000001'] }, result)
     await writer.write(
@@ -36,7 +39,7 @@ describe('the CSV writer and openPrevious', () => {
     await writer.end()
     const text = fs.readFileSync(file, 'utf8')
     expect(text.split('\n')[1]).toBe(
-      '"a, ""quoted""",+919000000001,true,consent_granted,2026-12-01T00:00:00.000Z,d1',
+      '"a, ""quoted""",+919000000001,true,consent_granted,2026-12-01T00:00:00.000Z,d1,,false',
     )
     fs.appendFileSync(file, 'c,+9190000')
     const rows = await drain(await openPrevious(file, 'csv', HEADER))

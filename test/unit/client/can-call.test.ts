@@ -61,6 +61,15 @@ describe('canCall: decisions', () => {
     expect(result.verdict).toBe('allowed')
   })
 
+  it('matches a BSUID exactly: the same digits under another country are another user', async () => {
+    const gate = await gates.start()
+    gate.handle = (_req, res) => sendJson(res, 200, decisionBody({ user: 'IN.1234567' }))
+    const client = await clientOf(gate.url)
+    expect((await client.canCall({ ...PAIR, user: 'IN.1234567' })).verdict).toBe('allowed')
+    expect((await client.canCall({ ...PAIR, user: 'US.1234567' })).verdict).toBe('undetermined')
+    expect(gate.seen[0]?.url).toBe('/can-call?business=%2B918000000001&user=IN.1234567')
+  })
+
   it.each([
     ['allowed: true with another reason', decisionBody({ reason: 'no_consent' })],
     ['consent_granted with allowed: false', decisionBody({ allowed: false })],
