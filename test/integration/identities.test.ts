@@ -114,6 +114,32 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
     for (const who of [USER, BSUID, PARENT]) expect((await h.canCall(who)).body.allowed, who).toBe(true)
   })
 
+  it('a late reply that links the identities never grants past a newer reject under the BSUID', async () => {
+    const h = await gates.start({ consents: [reject(USER)], env: ENV })
+    // The username user rejects (BSUID only), then an older accept showing both identities arrives late.
+    await deliver(h, [
+      replyMessage({ id: 'rej', user: USER, noFrom: true, bsuid: BSUID, at: T0, response: 'reject' }),
+    ])
+    const late = await deliver(h, [
+      replyMessage({
+        id: 'old',
+        user: USER,
+        bsuid: BSUID,
+        at: T0 - 60_000,
+        response: 'accept',
+        permanent: true,
+      }),
+    ])
+    expect(late.body).toMatchObject({ received: 1, applied: 0, outdated: 1 })
+    // The link stands, but the old accept proves nothing newest for the user: both identities ask Kaleyra.
+    expect((await h.canCall(BSUID)).body).toMatchObject({
+      allowed: false,
+      reason: 'consent_rejected',
+      source: 'upstream',
+    })
+    expect((await h.canCall(USER)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
+  })
+
   it("a number change drops the old number's links and its cached consent, for every business", async () => {
     const h = await gates.start({
       consents: [grant(USER), grant(USER, { business: OTHER_BUSINESS })],

@@ -49,7 +49,15 @@ export function createConsentEvents(opts: {
   }
 
   return {
-    applyReply: createApplyReply({ clock, firstSeen, order, streakEvents, streaks, identities }),
+    applyReply: createApplyReply({
+      clock,
+      firstSeen,
+      order,
+      streakEvents,
+      streaks,
+      identities,
+      evict: (business, user) => evictions.evict({ business, user }),
+    }),
     applyOutcome: createApplyOutcome({ ...opts, streakEvents, firstSeen, order, evictions }),
     evict: evictions.evict,
     applyRemote(m) {

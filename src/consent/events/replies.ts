@@ -20,6 +20,8 @@ export function createApplyReply(opts: {
   streakEvents: Pick<StreakEvents, 'endStreak'>
   streaks: Pick<UnansweredStreaks, 'lastAtMs'>
   identities?: Pick<IdentityLinks, 'link' | 'sameUser'>
+  /** Evicts one pair here, in Redis and on every gate (evictions.ts). */
+  evict: (business: string, user: string) => Promise<unknown>
 }): ConsentEvents['applyReply'] {
   const { clock, firstSeen, order, streaks, identities } = opts
   const { endStreak } = opts.streakEvents
@@ -34,15 +36,23 @@ export function createApplyReply(opts: {
     const atMs = Math.min(r.timestampMs, clock.now())
     const record = { ...r, canPerformAction: r.response === 'accept' }
     const decision: Decision = { ...decide([record], clock.now()), origin: 'event', checkedAtMs: atMs }
-    let result: ReplyResult | undefined
+    const verdicts = new Map<string, ReplyResult>()
     for (const user of users) {
       const key = pairKey(r.business, user)
       const verdict = await order.store(key, decision, 'local')
       // A consent given before the unanswered calls says nothing of them: only a newer accept ends the streak.
       if (verdict === 'applied' && r.response === 'accept' && atMs > streaks.lastAtMs(key)) endStreak(key)
-      // The answer counts the reply once, by the identity it came from.
-      result ??= verdict
+      verdicts.set(user, verdict)
     }
-    return result ?? 'outdated'
+    // One user, one newest fact: an accept that some identity already holds a newer fact for (a reject under the
+    // BSUID, then this older reply naming both) is newest for none of them. Where it was applied it goes, and the
+    // next check asks the upstream.
+    const refused = [...verdicts.values()].find((v) => v !== 'applied')
+    if (decision.allowed && refused !== undefined) {
+      for (const [user, verdict] of verdicts) if (verdict === 'applied') await opts.evict(r.business, user)
+      return refused
+    }
+    // The answer counts the reply once, by the identity it came from.
+    return verdicts.get(r.user) ?? 'outdated'
   }
 }
