@@ -458,7 +458,7 @@ export interface paths {
             | {
                 /** @description E.164 */
                 business: string
-                /** @description E.164 */
+                /** @description E.164, or the BSUID the call was placed to */
                 user: string
                 outcome: 'answered' | 'unanswered' | 'rejected' | 'failed'
                 /** @description Meta error: 138006 evicts the pair, 138012 stores action_not_permitted */
@@ -469,7 +469,7 @@ export interface paths {
             | {
                 /** @description E.164 */
                 business: string
-                /** @description E.164 */
+                /** @description E.164, or the BSUID the call was placed to */
                 user: string
                 outcome: 'answered' | 'unanswered' | 'rejected' | 'failed'
                 /** @description Meta error: 138006 evicts the pair, 138012 stores action_not_permitted */
@@ -801,10 +801,7 @@ export interface paths {
            * @example +919876543210
            */
           business?: string
-          /**
-           * @description E.164 number: + and 8 to 15 digits; spaces, dashes, dots and parentheses are ignored. Send + as %2B.
-           * @example +919876543210
-           */
+          /** @description E.164 number: + and 8 to 15 digits; spaces, dashes, dots and parentheses are ignored. Send + as %2B. Or a BSUID (business-scoped user id): two capital letters, a dot, optionally ENT. and a dot, then 1 to 128 letters and digits. */
           user?: string
         }
         header?: never

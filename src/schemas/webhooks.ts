@@ -113,7 +113,7 @@ export type WebhookAnswer = Static<typeof WebhookAnswer>
 
 export const OutcomeItem = Type.Object({
   business: Type.String({ ...PHONE, description: 'E.164' }),
-  user: Type.String({ ...PHONE, description: 'E.164' }),
+  user: Type.String({ ...BSUID, description: 'E.164, or the BSUID the call was placed to' }),
   outcome: Type.Union([
     Type.Literal('answered'),
     Type.Literal('unanswered'),

@@ -1,3 +1,4 @@
+import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { BUSINESS, T0, grant, reject, useGates, type Harness } from '../helpers/gate.js'
 import { kaleyraBody, numberChangeMessage, post, replyMessage } from '../helpers/webhooks.js'
@@ -178,6 +179,52 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
       (await deliver(h, [numberChangeMessage({ id: 'chg', oldUser: USER, newUser: NEW_NUMBER, at: T0 })]))
         .body,
     ).toMatchObject({ identity_changes: 0 })
+  })
+
+  it('counts a call placed by BSUID in the streak of the number it is linked to', async () => {
+    const h = await gates.start({ consents: [grant(USER)], env: { ...ENV, UNANSWERED_STREAK_LIMIT: '2' } })
+    await deliver(h, [
+      replyMessage({
+        id: 'link',
+        user: USER,
+        bsuid: BSUID,
+        at: T0 - 1000,
+        response: 'accept',
+        permanent: true,
+      }),
+    ])
+    const report = (user: string) =>
+      post(`${h.url}/call-outcomes`, { business: BUSINESS, user, outcome: 'unanswered' })
+    expect((await report(BSUID)).body.results[0]).toMatchObject({
+      user: BSUID,
+      unanswered_streak: 1,
+      blocked: false,
+    })
+    expect((await report(USER)).body.results[0]).toMatchObject({ unanswered_streak: 2, blocked: true })
+    for (const who of [USER, BSUID])
+      expect((await h.canCall(who)).body, who).toMatchObject({ allowed: false, reason: 'unanswered_streak' })
+  })
+
+  it('evicts by BSUID through DELETE /cache, under the BSUID and its linked number', async () => {
+    const admin = 'admin-token-0123456789abcdef'
+    const h = await gates.start({ consents: [grant(USER)], env: { ...ENV, ADMIN_API_TOKEN: admin } })
+    await deliver(h, [
+      replyMessage({
+        id: 'link',
+        user: USER,
+        bsuid: BSUID,
+        at: T0 - 1000,
+        response: 'accept',
+        permanent: true,
+      }),
+    ])
+    const del = await request(`${h.url}/cache?business=${encodeURIComponent(BUSINESS)}&user=${BSUID}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${admin}` },
+    })
+    expect(del.statusCode).toBe(200)
+    expect(((await del.body.json()) as { evicted: number }).evicted).toBe(2)
+    expect((await h.canCall(BSUID)).body.source).toBe('upstream')
   })
 
   it('refuses a user that is neither a number nor a BSUID with a 400 naming both shapes', async () => {

@@ -10,6 +10,7 @@ import { createStreakEvents } from './streak-events.js'
 import type { UnansweredStreaks } from '../streaks.js'
 import type { ConsentEvents, EvictionCause } from './types.js'
 import type { IdentityLinks } from '../identities.js'
+import { isBsuid } from '../../lib/identity.js'
 
 export type * from './types.js'
 
@@ -89,6 +90,10 @@ export function createConsentEvents(opts: {
       }
     },
     syncStreak,
+    async identityOf(user) {
+      if (!identities || !isBsuid(user)) return user
+      return (await identities.phoneOf(user).catch(() => undefined)) ?? user
+    },
     async forgetIdentities(change) {
       if (!(await firstSeen(change.id))) return false
       const linked = (await identities?.unlink(change.identities)) ?? []

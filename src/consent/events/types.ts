@@ -46,6 +46,8 @@ export interface ConsentEvents {
   applyRemote(message: BusMessage): void
   /** Takes the fleet's streak for the pair (shared mode), so a gate that started late knows it too. */
   syncStreak(key: string): Promise<void>
+  /** The identity a user's pairs are kept under: a BSUID linked to a number is that number (lookup.ts does the same). */
+  identityOf(user: string): Promise<string>
   /**
    * A user's identities changed (a number change): their links are forgotten, and every cached answer and fact of
    * them and of what they were linked to is evicted, for every business, here and across the fleet. Returns false

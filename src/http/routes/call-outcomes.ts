@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ConsentEvents } from '../../consent/events/events.js'
 import { requirePhone } from '../../lib/phone.js'
+import { requireUser } from '../../lib/identity.js'
 import type { UnansweredStreaks } from '../../consent/streaks.js'
 import { pairKey } from '../../consent/cache.js'
 import type { GateMetrics } from '../../observability/metrics.js'
@@ -34,14 +35,17 @@ export const callOutcomeRoutes: FastifyPluginAsyncTypebox<{
       const parsed = items.map((item, i) => ({
         ...item,
         business: requirePhone(at(i, 'business'), item.business),
-        user: requirePhone(at(i, 'user'), item.user),
+        user: requireUser(at(i, 'user'), item.user),
       }))
       const results = []
       // In order: two outcomes of one pair in a report count one after the other.
       for (const o of parsed) {
-        const streak = await events.applyOutcome({ ...o, errorCode: o.error_code, decisionId: o.decision_id })
+        // A call placed by BSUID counts for the number it is linked to: checks by either see one streak.
+        const user = await events.identityOf(o.user)
+        const outcome = { ...o, user, errorCode: o.error_code, decisionId: o.decision_id }
+        const streak = await events.applyOutcome(outcome)
         metrics.events.inc({ kind: 'call_outcome', result: 'applied' })
-        const blocked = streaks.blocked(pairKey(o.business, o.user))
+        const blocked = streaks.blocked(pairKey(o.business, user))
         results.push({ business: o.business, user: o.user, unanswered_streak: streak, blocked })
       }
       return { results }
