@@ -90,7 +90,7 @@ const decisions: Row = {
     timeSeries({
       title: 'Decisions by reason',
       description:
-        'Every answer by reason: consent_* and no_consent come from the consent, unanswered_streak from reported calls, the rest are errors (400s and fail-closed 5xx).',
+        'Every answer by reason: consent_* and no_consent come from the consent, unanswered_streak from reported calls, identity_unresolved from BSUIDs nobody can be asked about, the rest are errors (400s and fail-closed 5xx).',
       unit: 'reqps',
       stack: true,
       queries: [{ expr: `sum by (reason) (${rate('consent_gate_decisions_total')})`, legend: '{{reason}}' }],

@@ -20,7 +20,7 @@ const events: Row = {
     timeSeries({
       title: 'Events not applied, by kind and result',
       description:
-        'duplicate (seen before), outdated (older than what the gate holds), untrusted (an old accept the gate could not order), ignored (not a permission reply), unauthorized (bad signature, token or Basic auth: ConsentGateWebhookAuthFailures), invalid (unreadable body).',
+        'duplicate (seen before), outdated (older than what the gate holds), untrusted (an old accept the gate could not order), ignored (not a permission reply), unauthorized (bad signature, token or Basic auth: ConsentGateWebhookAuthFailures), invalid (unreadable body), identity_changed (a number-change system message: the old identities were forgotten).',
       unit: 'reqps',
       stack: true,
       queries: [
@@ -31,21 +31,25 @@ const events: Row = {
       ],
     }),
     timeSeries({
-      title: 'Unanswered-streak denials',
+      title: 'Unanswered-streak and unresolved-identity denials',
       description:
-        'Checks answered unanswered_streak: pairs at UNANSWERED_STREAK_LIMIT unanswered or rejected calls in a row, stopped before Meta revokes their permission.',
+        'unanswered_streak: pairs at UNANSWERED_STREAK_LIMIT unanswered or rejected calls in a row, stopped before Meta revokes their permission. identity_unresolved: BSUID checks Kaleyra cannot answer (no linked number, no event): a steady rate means webhooks do not reach the gate, or the campaign should run with UPSTREAM=meta.',
       unit: 'reqps',
       queries: [
         {
           expr: `sum (${rate('consent_gate_decisions_total', 'reason="unanswered_streak"')})`,
           legend: 'unanswered_streak',
         },
+        {
+          expr: `sum (${rate('consent_gate_decisions_total', 'reason="identity_unresolved"')})`,
+          legend: 'identity_unresolved',
+        },
       ],
     }),
     timeSeries({
       title: 'Evictions by cause',
       description:
-        'Cache: decisions dropped before their TTL (admin, error_code_138006, capacity). Fact memory and streak memory: pairs dropped at their bound; a dropped blocked streak unblocks its pair (ConsentGateStreakBlocksEvicted).',
+        'Cache: decisions dropped before their TTL (admin, error_code_138006, capacity, identity_changed). Fact memory and streak memory: pairs dropped at their bound; a dropped blocked streak unblocks its pair (ConsentGateStreakBlocksEvicted).',
       unit: 'reqps',
       width: 24,
       queries: [

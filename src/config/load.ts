@@ -53,6 +53,9 @@ export interface Config {
   redis?: { url: string; prefix: string; timeoutMs: number }
 }
 
+/** Meta's limit on its call_permissions endpoint: 100 requests a second (error 613 beyond). */
+export const META_MAX_RPS = 100
+
 /** Thrown when the environment is invalid; the message names the variable and never echoes a secret. */
 export class ConfigError extends Error {
   constructor(
@@ -108,6 +111,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   for (const name of required)
     if (value[name] === undefined)
       throw new ConfigError(name, `is required with UPSTREAM=${String(value.UPSTREAM)}`)
+  // Meta answers at most 100 permission queries per second (code 613 beyond): a gate set to ask faster, or
+  // without a limit, would spend its checks on 613s.
+  const rps = value.UPSTREAM_MAX_RPS as number
+  if (value.UPSTREAM === 'meta' && (rps === 0 || rps > META_MAX_RPS))
+    throw new ConfigError(
+      'UPSTREAM_MAX_RPS',
+      `must be 1 to ${META_MAX_RPS} with UPSTREAM=meta: Meta answers at most ${META_MAX_RPS} permission queries a second`,
+    )
   if (value.UPSTREAM === 'meta' && value.META_PHONE_NUMBERS === undefined && value.META_WABA_ID === undefined)
     throw new ConfigError(
       'META_PHONE_NUMBERS',

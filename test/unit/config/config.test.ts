@@ -214,3 +214,48 @@ describe('loadConfig: live checks first, one budget per fleet', () => {
     expect(() => loadConfig({ ...base, ...env })).toThrow(message)
   })
 })
+
+describe('loadConfig: UPSTREAM=meta', () => {
+  const META = {
+    UPSTREAM: 'meta',
+    META_ACCESS_TOKEN: 'EAAG0123456789abcdef',
+    META_PHONE_NUMBERS: '+918000000001=1065',
+  }
+
+  it('needs no Kaleyra credentials, and reads the phone number ids, version and base URL', () => {
+    const config = loadConfig(META)
+    expect(config.upstreamName).toBe('meta')
+    expect(config.kaleyra).toBeUndefined()
+    expect(config.meta).toMatchObject({ version: 'v23.0', baseUrl: 'https://graph.facebook.com' })
+    expect([...(config.meta?.phoneNumbers ?? [])]).toEqual([['+918000000001', '1065']])
+  })
+
+  it.each([
+    [{ ...META, META_ACCESS_TOKEN: undefined }, 'META_ACCESS_TOKEN is required with UPSTREAM=meta'],
+    [{ ...META, META_PHONE_NUMBERS: undefined }, 'META_PHONE_NUMBERS or META_WABA_ID is required'],
+    [{ ...META, META_PHONE_NUMBERS: '+918000000001' }, 'META_PHONE_NUMBERS is invalid: entry 1'],
+    [{ ...META, META_GRAPH_VERSION: '23.0' }, 'META_GRAPH_VERSION is invalid'],
+    [{ ...META, UPSTREAM_MAX_RPS: '0' }, 'UPSTREAM_MAX_RPS must be 1 to 100 with UPSTREAM=meta'],
+    [{ ...META, UPSTREAM_MAX_RPS: '101' }, 'UPSTREAM_MAX_RPS must be 1 to 100'],
+    [{ UPSTREAM: 'kaleyra' }, 'KALEYRA_SID is required with UPSTREAM=kaleyra'],
+    [{ ...META, UPSTREAM: 'twilio' }, 'UPSTREAM is invalid: must be one of kaleyra, meta'],
+  ])('refuses %j', (env, message) => {
+    expect(() => loadConfig(env as Record<string, string>)).toThrow(message)
+  })
+
+  it('never echoes the access token in an error', () => {
+    const token = 'EAAGsecret0123456789'
+    try {
+      loadConfig({ ...META, META_ACCESS_TOKEN: token, UPSTREAM_MAX_RPS: '500' })
+      expect.unreachable()
+    } catch (err) {
+      expect(String(err)).not.toContain(token)
+    }
+    try {
+      loadConfig({ ...META, META_ACCESS_TOKEN: `${token} with spaces` })
+      expect.unreachable()
+    } catch (err) {
+      expect(String(err)).not.toContain(token)
+    }
+  })
+})
