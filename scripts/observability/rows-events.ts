@@ -31,15 +31,23 @@ const events: Row = {
       ],
     }),
     timeSeries({
-      title: 'Unanswered-streak and unresolved-identity denials',
+      title: 'Unanswered-streak denials',
       description:
-        'unanswered_streak: pairs at UNANSWERED_STREAK_LIMIT unanswered or rejected calls in a row, stopped before Meta revokes their permission. identity_unresolved: BSUID checks Kaleyra cannot answer (no linked number, no event): a steady rate means webhooks do not reach the gate, or the campaign should run with UPSTREAM=meta.',
+        'Checks answered unanswered_streak: pairs at UNANSWERED_STREAK_LIMIT unanswered or rejected calls in a row, stopped before Meta revokes their permission.',
       unit: 'reqps',
       queries: [
         {
           expr: `sum (${rate('consent_gate_decisions_total', 'reason="unanswered_streak"')})`,
           legend: 'unanswered_streak',
         },
+      ],
+    }),
+    timeSeries({
+      title: 'Unresolved-identity denials',
+      description:
+        'Checks answered identity_unresolved: BSUIDs Kaleyra cannot be asked about, with no linked number and no event. A steady rate means permission-reply webhooks do not reach the gate, or those users need UPSTREAM=meta (docs/identities.md).',
+      unit: 'reqps',
+      queries: [
         {
           expr: `sum (${rate('consent_gate_decisions_total', 'reason="identity_unresolved"')})`,
           legend: 'identity_unresolved',
@@ -49,9 +57,9 @@ const events: Row = {
     timeSeries({
       title: 'Evictions by cause',
       description:
-        'Cache: decisions dropped before their TTL (admin, error_code_138006, capacity, identity_changed). Fact memory and streak memory: pairs dropped at their bound; a dropped blocked streak unblocks its pair (ConsentGateStreakBlocksEvicted).',
+        'Cache: decisions dropped before their TTL (admin, error_code_138006, capacity, identity_changed, identity_linked). Fact memory and streak memory: pairs dropped at their bound; a dropped blocked streak unblocks its pair (ConsentGateStreakBlocksEvicted).',
       unit: 'reqps',
-      width: 24,
+      width: 16,
       queries: [
         {
           expr: `sum by (cause) (${rate('consent_gate_cache_evictions_total')})`,

@@ -36,6 +36,8 @@ export interface PairFacts {
   evict(key: string): void
   /** The same for every pair (a business or everything: one floor, conservative for other businesses). */
   evictAll(): void
+  /** The keys of every pair of a user this memory holds a fact of, whatever the business (a scan: rare events). */
+  keysOfUser(user: string): string[]
 }
 
 export interface PairFactsOptions {
@@ -180,6 +182,10 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
       return verdict
     },
     evict: (key) => record(key, clock.now(), true),
+    keysOfUser(user) {
+      const suffix = `|${user}`
+      return [...memory.keys()].filter((key) => key.endsWith(suffix))
+    },
     evictAll() {
       floor = { atMs: clock.now(), seq: ++seq }
     },

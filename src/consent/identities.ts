@@ -26,8 +26,11 @@ export interface IdentityLinks {
   phoneOf(bsuid: string): Promise<string | undefined>
   /** Every identity known to be this user's, itself first (a number's BSUIDs, a BSUID's number). */
   sameUser(user: string): Promise<string[]>
-  /** A webhook carried both: the BSUID and the number are one user, here and across the fleet. */
-  link(bsuid: string, phone: string): Promise<void>
+  /**
+   * A webhook carried both: the BSUID and the number are one user, here and across the fleet. True when the link
+   * is new to this gate: what each identity knew is one user's history only from now on (events.ts).
+   */
+  link(bsuid: string, phone: string): Promise<boolean>
   /**
    * These identities changed (a number change): every link of theirs is forgotten, here and across the fleet.
    * Returns the identities they were linked to, so their facts can be dropped too.
@@ -99,10 +102,13 @@ export function createIdentityLinks(opts: {
       return [user, ...(bsuidsOfPhone.get(user) ?? [])]
     },
     async link(bsuid, phone) {
+      const known = phoneOfBsuid.get(bsuid) === phone
       remember(bsuid, phone)
-      if (!shared) return
+      if (!shared) return !known
       await shared.writeLink(bsuid, phone, LINK_MEMORY_MS)
-      shared.publish({ type: 'link', bsuid, phone })
+      // Only a new link is announced: the gates that hear it merge two histories (events.ts), once.
+      if (!known) shared.publish({ type: 'link', bsuid, phone })
+      return !known
     },
     async unlink(identities) {
       const found = new Set(identities.flatMap(forgetOne))

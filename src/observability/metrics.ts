@@ -166,7 +166,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
     }),
     evictions: new Counter({
       name: 'consent_gate_cache_evictions_total',
-      help: 'Decisions dropped before their TTL, by cause (admin, error_code_138006, capacity, identity_changed).',
+      help: 'Decisions dropped before their TTL, by cause (admin, error_code_138006, capacity, identity_changed, identity_linked).',
       labelNames: ['cause'],
       registers,
     }),
@@ -223,7 +223,7 @@ function zeroKnownSeries(m: GateMetrics): void {
     ])
       m.events.inc({ kind, result }, 0)
   m.events.inc({ kind: 'call_outcome', result: 'applied' }, 0)
-  for (const cause of ['admin', 'error_code_138006', 'capacity', 'identity_changed'])
+  for (const cause of ['admin', 'error_code_138006', 'capacity', 'identity_changed', 'identity_linked'])
     m.evictions.inc({ cause }, 0)
   for (const op of ['write', 'evict', 'publish']) m.redisLostWrites.inc({ op }, 0)
   for (const state of ['counting', 'blocked']) m.forgottenStreaks.inc({ state }, 0)

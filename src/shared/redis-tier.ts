@@ -296,15 +296,18 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
       })
     },
     async pairsOfUser(user) {
-      const found: string[] = []
-      const strip = key.decision('').length
+      const found = new Set<string>()
       await attempt('evict', async () => {
-        // Admin path: SCAN in pages, never KEYS. The user is a validated number or BSUID: no glob characters.
-        const match = `${key.decision('*')}|${user}`
-        for await (const keys of client.scanStream({ match, count: 500 }) as AsyncIterable<string[]>)
-          for (const k of keys) found.push(k.slice(strip))
+        // Rare events only: SCAN in pages, never KEYS. The user is a validated number or BSUID: no glob characters.
+        // Decisions, and facts with no decision left (a reject whose TTL ran out still orders older accepts).
+        for (const prefixOf of [key.decision, key.fact]) {
+          const strip = prefixOf('').length
+          const match = `${prefixOf('*')}|${user}`
+          for await (const keys of client.scanStream({ match, count: 500 }) as AsyncIterable<string[]>)
+            for (const k of keys) found.add(k.slice(strip))
+        }
       })
-      return found
+      return [...found]
     },
     async readLink(bsuid) {
       const phone = await attempt('link', () => client.get(key.bsuidLink(bsuid)))

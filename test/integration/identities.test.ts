@@ -141,6 +141,31 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
     expect((await h.canCall(USER)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
   })
 
+  it("linking two histories never lets the number's older accept stand for the BSUID's newer reject", async () => {
+    const h = await gates.start({ consents: [], env: ENV })
+    // Before anything links them: an accept under the number, a newer reject under the BSUID alone.
+    await deliver(h, [
+      replyMessage({ id: 'acc', user: USER, at: T0 - 5000, response: 'accept', permanent: true }),
+    ])
+    await deliver(h, [
+      replyMessage({ id: 'rej', user: USER, noFrom: true, bsuid: BSUID, at: T0 - 1000, response: 'reject' }),
+    ])
+    expect((await h.canCall(USER)).body.allowed).toBe(true)
+    // An even older reply names both: outdated for each key, yet it links them.
+    await deliver(h, [
+      replyMessage({
+        id: 'old',
+        user: USER,
+        bsuid: BSUID,
+        at: T0 - 9000,
+        response: 'accept',
+        permanent: true,
+      }),
+    ])
+    // The user's newest fact is the reject: neither identity may say yes on the number's older accept.
+    for (const who of [BSUID, USER]) expect((await h.canCall(who)).body.allowed, who).toBe(false)
+  })
+
   it("a number change drops the old number's links and its cached consent, for every business", async () => {
     const h = await gates.start({
       consents: [grant(USER), grant(USER, { business: OTHER_BUSINESS })],

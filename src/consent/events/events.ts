@@ -35,14 +35,17 @@ export function createConsentEvents(opts: {
   const order = createEventOrder({ cache, facts: opts.facts, shared })
   const streakEvents = createStreakEvents({ streaks, shared })
   const { syncStreak } = streakEvents
-  const evictions = createEvictions({ cache, order, shared })
+  const evictions = createEvictions({ cache, facts: opts.facts, order, shared })
   const { evictLocal, evictMany, evictUsers } = evictions
   const { identities } = opts
 
-  /** Every pair of these users, evicted here, in Redis and (by the unlink message) on every other gate. */
-  async function dropUsers(users: readonly string[]): Promise<void> {
+  /**
+   * Every pair of these users, evicted here and in Redis; the other gates evict theirs on the message that goes
+   * with it (unlink or link).
+   */
+  async function dropUsers(users: readonly string[], cause: EvictionCause): Promise<void> {
     const keys = evictUsers(users)
-    keys.forEach(() => opts.onEvict?.('identity_changed'))
+    keys.forEach(() => opts.onEvict?.(cause))
     if (!shared) return
     // Pairs other gates cached and this one never saw are in Redis too: each gets an eviction fact.
     const fleet = await Promise.all(users.map((user) => shared.pairsOfUser(user)))
@@ -58,6 +61,7 @@ export function createConsentEvents(opts: {
       streaks,
       identities,
       evict: (business, user) => evictions.evict({ business, user }),
+      merge: (users) => dropUsers(users, 'identity_linked'),
     }),
     applyOutcome: createApplyOutcome({ ...opts, streakEvents, firstSeen, order, evictions }),
     evict: evictions.evict,
@@ -82,6 +86,7 @@ export function createConsentEvents(opts: {
           break
         case 'link':
           identities?.applyRemote(m)
+          evictUsers([m.bsuid, m.phone])
           break
         case 'unlink':
           identities?.applyRemote(m)
@@ -98,7 +103,7 @@ export function createConsentEvents(opts: {
       if (!(await firstSeen(change.id))) return false
       const linked = (await identities?.unlink(change.identities)) ?? []
       const users = [...new Set([...change.identities, ...linked])].slice(0, MAX_UNLINKED)
-      await dropUsers(users)
+      await dropUsers(users, 'identity_changed')
       shared?.publish({ type: 'unlink', identities: users })
       return true
     },

@@ -2,6 +2,7 @@ import { pairKey, type DecisionCache } from '../cache.js'
 import type { Shared } from './memory.js'
 import type { EventOrder } from './order.js'
 import type { ConsentEvents } from './types.js'
+import type { PairFacts } from '../facts.js'
 
 export interface Evictions {
   /** Forgets one pair on this gate; true when it was cached. */
@@ -19,6 +20,8 @@ export interface Evictions {
  */
 export function createEvictions(opts: {
   cache: DecisionCache
+  /** Pairs with a fact but no cached answer hold history too (a reject whose deny TTL ran out). */
+  facts: Pick<PairFacts, 'keysOfUser'>
   order: Pick<EventOrder, 'bump' | 'bumpAll'>
   shared?: Pick<Shared, 'evictFact' | 'deleteDecisions' | 'publish'>
 }): Evictions {
@@ -35,9 +38,9 @@ export function createEvictions(opts: {
   }
 
   function evictUsers(users: readonly string[]): string[] {
-    const keys = users.flatMap((user) => cache.keysOfUser(user))
+    const keys = new Set(users.flatMap((user) => [...cache.keysOfUser(user), ...opts.facts.keysOfUser(user)]))
     for (const key of keys) evictLocal(key)
-    return keys
+    return [...keys]
   }
 
   return {

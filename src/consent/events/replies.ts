@@ -22,13 +22,22 @@ export function createApplyReply(opts: {
   identities?: Pick<IdentityLinks, 'link' | 'sameUser'>
   /** Evicts one pair here, in Redis and on every gate (evictions.ts). */
   evict: (business: string, user: string) => Promise<unknown>
+  /** Evicts every pair of these users, for every business, here and in Redis (a new link: events.ts). */
+  merge: (users: readonly string[]) => Promise<void>
 }): ConsentEvents['applyReply'] {
   const { clock, firstSeen, order, streaks, identities } = opts
   const { endStreak } = opts.streakEvents
   return async function applyReply(r) {
     if (!(await firstSeen(r.id))) return 'duplicate'
     const bsuids = r.bsuids ?? []
-    if (identities && !isBsuid(r.user)) for (const b of bsuids) await identities.link(b, r.user)
+    if (identities && !isBsuid(r.user)) {
+      // Two identities the gate kept apart become one user: each may hold facts newer than the other's (a reject
+      // under the BSUID, an older accept under the number). None of them is known newest for the user, so both
+      // histories go, and the next check asks the upstream. Once per link.
+      const linked: string[] = []
+      for (const b of bsuids) if (await identities.link(b, r.user)) linked.push(b)
+      if (linked.length > 0) await opts.merge([r.user, ...linked])
+    }
     const users = new Set([r.user, ...bsuids])
     if (identities)
       for (const u of [...users]) for (const same of await identities.sameUser(u)) users.add(same)

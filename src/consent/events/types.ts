@@ -34,7 +34,7 @@ export interface CallOutcome {
  * gate cannot prove newest (docs/consent-ordering.md): it evicted the pair instead of granting.
  */
 export type ReplyResult = 'applied' | 'duplicate' | 'outdated' | 'untrusted'
-export type EvictionCause = 'error_code_138006' | 'admin' | 'identity_changed'
+export type EvictionCause = 'error_code_138006' | 'admin' | 'identity_changed' | 'identity_linked'
 
 export interface ConsentEvents {
   applyReply(reply: PermissionReply): Promise<ReplyResult>
