@@ -53,6 +53,8 @@ export interface Config {
   redis?: { url: string; prefix: string; timeoutMs: number }
 }
 
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1'])
+
 /** Meta's limit on its call_permissions endpoint: 100 requests a second (error 613 beyond). */
 export const META_MAX_RPS = 100
 
@@ -118,6 +120,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(
       'UPSTREAM_MAX_RPS',
       `must be 1 to ${META_MAX_RPS} with UPSTREAM=meta: Meta answers at most ${META_MAX_RPS} permission queries a second`,
+    )
+  // The token travels in a header: over plain HTTP only to this host (a local proxy, the simulator).
+  const graph = new URL(String(value.META_GRAPH_BASE_URL))
+  if (value.UPSTREAM === 'meta' && graph.protocol === 'http:' && !LOOPBACK.has(graph.hostname))
+    throw new ConfigError(
+      'META_GRAPH_BASE_URL',
+      'must be https:// unless the host is loopback: it carries the token',
     )
   if (value.UPSTREAM === 'meta' && value.META_PHONE_NUMBERS === undefined && value.META_WABA_ID === undefined)
     throw new ConfigError(

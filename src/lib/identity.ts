@@ -38,5 +38,7 @@ export function requireUser(name: string, raw: string): string {
 
 /** Meta's own spelling of a user for its permission query: digits without + for a number, or the BSUID. */
 export function graphUserParam(user: string): string {
-  return isBsuid(user) ? `recipient=${encodeURIComponent(user)}` : `user_wa_id=${user.replace(/^\+/, '')}`
+  return isBsuid(user)
+    ? `recipient=${encodeURIComponent(user)}`
+    : `user_wa_id=${encodeURIComponent(user.replace(/^\+/, ''))}`
 }

@@ -2,7 +2,8 @@ import { invalidRequest } from './errors.js'
 
 /** E.164: a leading +, then 8 to 15 digits, the first not 0. Formatting characters are ignored. */
 const FORMATTING = /[\s().-]/g
-const E164 = /^\+[1-9]\d{7,14}$/
+/** A normalized number: what the gate keeps, and checks again whatever it reads back from Redis. */
+export const E164 = /^\+[1-9]\d{7,14}$/
 
 export type PhoneParse = { ok: true; value: string } | { ok: false; why: string }
 

@@ -43,6 +43,10 @@ const retryAfterMs = (err: unknown) =>
     ? err.opts.retryAfterSeconds * 1000
     : 0
 
+/** A 4xx other than 429: the upstream answered, about this request alone. */
+const answeredRequest = (e: UpstreamError) =>
+  e.kind === 'error' && e.opts.status !== undefined && e.opts.status >= 400 && e.opts.status < 500
+
 export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
   const { breaker, budget } = opts
   const base = opts.baseDelayMs ?? 100
@@ -82,8 +86,9 @@ export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
           return value
         } catch (err) {
           const e = toUpstreamError(err, name)
-          // Kaleyra refusing the key still answered: the upstream is up. Anything else counts against it.
-          if (e.kind === 'auth_failed') breaker.success()
+          // The upstream refusing the key, or one request (a 4xx but 429: Meta answers one user a request, and a
+          // bad BSUID must not open the circuit for everyone), still answered: it is up. Anything else counts.
+          if (e.kind === 'auth_failed' || answeredRequest(e)) breaker.success()
           else breaker.failure()
           throw e
         }

@@ -18,7 +18,8 @@ export interface MetaClientOptions {
   /** META_ACCESS_TOKEN: sent as a Bearer header, never logged, never in a message. */
   accessToken: string
   /** Business number (E.164) to phone number ID. */
-  phoneNumbers: { idOf(business: string): string | undefined }
+  /** `discovered`: false while META_WABA_ID's numbers were never read (undefined: no discovery). */
+  phoneNumbers: { idOf(business: string): string | undefined; readonly discovered?: boolean }
   /** Connect, headers and body timeout of each request. */
   timeoutMs: number
   /** Bound on one lookup: every request, retry and backoff (CHECK_DEADLINE_MS). Default 2 x timeoutMs. */
@@ -92,7 +93,12 @@ export function createMetaClient(opts: MetaClientOptions): MetaClient {
     const pnid = opts.phoneNumbers.idOf(business)
     // The route refuses such a check first (refuses()); this guards every other caller, naming no number.
     if (pnid === undefined)
-      throw new UpstreamError('error', 'A business number has no Meta phone number ID; nothing was sent')
+      throw new UpstreamError(
+        'error',
+        opts.phoneNumbers.discovered === false
+          ? "Meta's phone number ids are not discovered yet (META_WABA_ID); nothing was sent"
+          : 'A business number has no Meta phone number ID; nothing was sent',
+      )
     return guard.run((signal) => ask(pnid, business, user, signal), deadline, priority)
   }
 
@@ -144,8 +150,9 @@ export function createMetaClient(opts: MetaClientOptions): MetaClient {
     name: 'meta',
     asksBsuid: true,
     batches: false,
+    // Until discovery has answered once, an unknown number may be one it will find: a 503 (ask again), not a 400.
     refuses: (business) =>
-      opts.phoneNumbers.idOf(business) === undefined
+      opts.phoneNumbers.idOf(business) === undefined && opts.phoneNumbers.discovered !== false
         ? `business ${business} is not in META_PHONE_NUMBERS and was not discovered under META_WABA_ID`
         : undefined,
     listPermissions,

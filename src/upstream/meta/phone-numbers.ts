@@ -27,6 +27,8 @@ export interface PhoneNumbers {
   close(): void
   /** Business numbers the gate can ask about. */
   readonly size: number
+  /** With discovery: whether it has ever succeeded; undefined without discovery (the fixed map is all). */
+  readonly discovered: boolean | undefined
 }
 
 export function createPhoneNumbers(opts: PhoneNumbersOptions): PhoneNumbers {
@@ -96,6 +98,9 @@ export function createPhoneNumbers(opts: PhoneNumbersOptions): PhoneNumbers {
     close() {
       closed = true
       clearInterval(timer)
+    },
+    get discovered() {
+      return opts.discover ? refreshedAtMs !== null : undefined
     },
     get size() {
       let n = opts.fixed.size

@@ -259,3 +259,18 @@ describe('loadConfig: UPSTREAM=meta', () => {
     }
   })
 })
+
+describe('loadConfig: META_GRAPH_BASE_URL', () => {
+  const META = { UPSTREAM: 'meta', META_ACCESS_TOKEN: 'EAAG0123456789abcdef', META_WABA_ID: '1' }
+  it.each([
+    'https://graph.example.com/proxy',
+    'http://127.0.0.1:8081',
+    'http://localhost:9',
+    'http://[::1]:9',
+  ])('takes %s', (url) => expect(loadConfig({ ...META, META_GRAPH_BASE_URL: url }).meta?.baseUrl).toBe(url))
+  it('refuses plain http to another host: the token would travel in clear', () => {
+    expect(() => loadConfig({ ...META, META_GRAPH_BASE_URL: 'http://proxy.example.com' })).toThrow(
+      'META_GRAPH_BASE_URL must be https:// unless the host is loopback',
+    )
+  })
+})
