@@ -25,8 +25,6 @@ export interface DecisionCache {
   peek(key: string): Decision | undefined
   /** Removes every pair of a business; returns how many. */
   deleteBusiness(business: string): number
-  /** The keys of every pair of a user, whatever the business (a scan: for rare events, not the hot path). */
-  keysOfUser(user: string): string[]
   /**
    * Stores a decision under the TTL rules, and never longer than `capMs` (what is left of a shared entry).
    * A TTL of 0 (and no stale window) stores nothing. Returns the TTL (ms).
@@ -108,10 +106,6 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
       // Admin path, not hot: a scan of the keys is fine at the cache's bound.
       for (const key of [...lru.keys()]) if (key.startsWith(prefix) && lru.delete(key)) n++
       return n
-    },
-    keysOfUser(user) {
-      const suffix = `|${user}`
-      return [...lru.keys()].filter((key) => key.endsWith(suffix))
     },
     delete: (key) => lru.delete(key),
     clear() {

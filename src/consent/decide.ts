@@ -60,10 +60,20 @@ export function decide(records: readonly PermissionRecord[], nowMs: number): Dec
     canPerformAction: chosen?.canPerformAction ?? false,
     checkedAtMs: nowMs,
     expiresAtMs: chosen?.expiresAtMs ?? null,
-    // Only a refusal for the call limit waits for a time; every other deny has nothing to wait for.
-    retryAtMs: reason === 'action_not_permitted' ? (chosen?.retryAtMs ?? null) : null,
+    retryAtMs: reason === 'action_not_permitted' ? retryAt(chosen, nowMs) : null,
     canRequestPermission: chosen?.canRequestPermission ?? null,
   }
+}
+
+/**
+ * When a call refused for the call limit may be tried: only that refusal waits for a time. Unknown (null) when it is
+ * already past (clocks differ: the deny would not be cached at all) or when the permission expires first (by then
+ * there is nothing to call on: can_request_permission says whether to ask again).
+ */
+function retryAt(record: PermissionRecord | null, nowMs: number): number | null {
+  const at = record?.retryAtMs ?? null
+  if (at === null || at <= nowMs) return null
+  return record?.expiresAtMs != null && record.expiresAtMs <= at ? null : at
 }
 
 const expiresFirst = (a: PermissionRecord, b: PermissionRecord) =>

@@ -32,8 +32,6 @@ export interface FactTable {
   get(key: string): Newest | undefined
   /** Writes the pair's row (restarting its TTL), pushing out the least recently used row when full. */
   set(key: string, row: Newest): void
-  /** Every key with a row (stale ones too): a scan, for rare events. */
-  keys(): IterableIterator<string>
   readonly size: number
 }
 
@@ -168,7 +166,6 @@ export function createFactTable(opts: FactTableOptions): FactTable {
       if (row.eventAtMs === -Infinity && !row.lastEvent) events.delete(slot)
       else events.set(slot, { eventAtMs: row.eventAtMs, lastEvent: row.lastEvent })
     },
-    keys: () => index.keys(),
     get size() {
       return index.size
     },

@@ -36,8 +36,10 @@ export interface PairFacts {
   evict(key: string): void
   /** The same for every pair (a business or everything: one floor, conservative for other businesses). */
   evictAll(): void
-  /** The keys of every pair of a user this memory holds a fact of, whatever the business (a scan: rare events). */
-  keysOfUser(user: string): string[]
+  /** The reject that holds against any upstream grant of the pair for CACHE_NEGATIVE_TTL_SECONDS, if any. */
+  heldDeny(key: string): Decision | undefined
+  /** Whether this memory holds any fact of the pair (its own, or a mass eviction's floor). */
+  holds(key: string): boolean
 }
 
 export interface PairFactsOptions {
@@ -182,10 +184,8 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
       return verdict
     },
     evict: (key) => record(key, clock.now(), true),
-    keysOfUser(user) {
-      const suffix = `|${user}`
-      return [...memory.keys()].filter((key) => key.endsWith(suffix))
-    },
+    heldDeny,
+    holds: (key) => view(key) !== undefined,
     evictAll() {
       floor = { atMs: clock.now(), seq: ++seq }
     },

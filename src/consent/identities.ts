@@ -1,5 +1,6 @@
 import type { Clock } from '../lib/clock.js'
 import { isBsuid } from '../lib/identity.js'
+import { E164 } from '../lib/phone.js'
 import { sparseLru } from '../lib/sparse-lru.js'
 import type { SharedTier } from '../shared/port.js'
 
@@ -48,10 +49,23 @@ export function createIdentityLinks(opts: {
   maxEntries: number
   clock: Clock
   shared?: SharedLinks
+  /**
+   * The bound (or the link's age) pushed a BSUID's link out while this gate alone knew it (no Redis to read it
+   * back): checks by the BSUID now use its own pairs, which events reaching the number no longer reach.
+   */
+  onForget?: (bsuid: string) => void
 }): IdentityLinks {
   const { clock, shared } = opts
   const options = { ttl: LINK_MEMORY_MS, ttlResolution: 0, perf: clock }
-  const phoneOfBsuid = sparseLru<string>(opts.maxEntries, options)
+  const onForget = shared ? undefined : opts.onForget
+  const phoneOfBsuid = sparseLru<string>(opts.maxEntries, {
+    ...options,
+    ...(onForget && {
+      dispose: (_phone: string, bsuid: string, reason: string) => {
+        if (reason === 'evict' || reason === 'expire') onForget(bsuid)
+      },
+    }),
+  })
   const bsuidsOfPhone = sparseLru<string[]>(opts.maxEntries, options)
 
   function remember(bsuid: string, phone: string): void {
@@ -82,7 +96,9 @@ export function createIdentityLinks(opts: {
   async function phoneOf(bsuid: string): Promise<string | undefined> {
     const local = phoneOfBsuid.get(bsuid)
     if (local !== undefined || !shared) return local
-    const fleet = await shared.readLink(bsuid)
+    const read = await shared.readLink(bsuid)
+    // Whatever Redis holds is checked like a request: only a normalized number is ever asked about.
+    const fleet = read !== undefined && E164.test(read) ? read : undefined
     // Kept here too: the next check of this BSUID resolves on the hot path.
     if (fleet !== undefined) remember(bsuid, fleet)
     return fleet

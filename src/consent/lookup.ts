@@ -10,6 +10,7 @@ import type { ConsentEvents } from './events/events.js'
 import type { PairFacts } from './facts.js'
 import { askFleet, type FleetTier } from './fleet.js'
 import type { IdentityLinks } from './identities.js'
+import type { KnownBusinesses } from './businesses.js'
 import { isBsuid } from '../lib/identity.js'
 
 export interface LookupResult {
@@ -79,6 +80,8 @@ export interface ConsentLookupOptions {
   asksBsuid?: boolean
   /** Names the upstream in messages (default Kaleyra). */
   upstreamName?: string
+  /** Every business asked about is noted: identity changes find a user's pairs by business (businesses.ts). */
+  businesses?: Pick<KnownBusinesses, 'note'>
 }
 
 interface Loaded {
@@ -297,6 +300,7 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
       const fresh = options?.fresh === true
       const hit = fresh ? undefined : cachedByKey(key)
       if (hit) return hit
+      opts.businesses?.note(business)
       // Nobody to ask: what events said of the BSUID (also for a fresh check), or no.
       if (!opts.asksBsuid && isBsuid(identity)) return cachedByKey(key) ?? unresolved()
       return withStreak(key, await miss(key, business, identity, fresh, options?.priority ?? 'live'))

@@ -12,6 +12,7 @@ import { createPhoneNumbers } from '../upstream/meta/phone-numbers.js'
 import type { Priority } from '../upstream/port.js'
 import type { UpstreamOutcome } from '../observability/metrics.js'
 import { createIdentityLinks, type IdentityLinks } from '../consent/identities.js'
+import { createKnownBusinesses } from '../consent/businesses.js'
 import { createUpstreamGuard } from '../upstream/guard.js'
 import { isPerBusinessFailure } from '../upstream/errors.js'
 import type { GateMetrics } from '../observability/metrics.js'
@@ -120,9 +121,16 @@ export async function createGate(
     clock,
     onForget: (state) => metrics.forgottenStreaks.inc({ state }),
   })
-  const identities = createIdentityLinks({ maxEntries: config.cache.maxEntries, clock, shared })
+  const identities = createIdentityLinks({
+    maxEntries: config.cache.maxEntries,
+    clock,
+    shared,
+    onForget: (bsuid) => events.forgotLink(bsuid),
+  })
+  const businesses = createKnownBusinesses({ shared })
   const events = createConsentEvents({
     identities,
+    businesses,
     cache,
     facts,
     streaks,
@@ -190,6 +198,7 @@ export async function createGate(
     find,
     identities,
     asksBsuid: client.asksBsuid,
+    businesses,
     upstreamName,
     clock,
     logger,

@@ -132,12 +132,8 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
       }),
     ])
     expect(late.body).toMatchObject({ received: 1, applied: 0, outdated: 1 })
-    // The link stands, but the old accept proves nothing newest for the user: both identities ask Kaleyra.
-    expect((await h.canCall(BSUID)).body).toMatchObject({
-      allowed: false,
-      reason: 'consent_rejected',
-      source: 'upstream',
-    })
+    // The link stands; the reject is the user's newest fact, under either identity.
+    expect((await h.canCall(BSUID)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
     expect((await h.canCall(USER)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
   })
 

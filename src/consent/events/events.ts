@@ -7,15 +7,14 @@ import { createEventOrder } from './order.js'
 import { createApplyOutcome } from './outcomes.js'
 import { createApplyReply } from './replies.js'
 import { createStreakEvents } from './streak-events.js'
+import { createIdentityEvents } from './identity-events.js'
+import type { KnownBusinesses } from '../businesses.js'
 import type { UnansweredStreaks } from '../streaks.js'
 import type { ConsentEvents, EvictionCause } from './types.js'
 import type { IdentityLinks } from '../identities.js'
 import { isBsuid } from '../../lib/identity.js'
 
 export type * from './types.js'
-
-/** Identities one number change may name: its own few, and the BSUIDs linked to them. */
-const MAX_UNLINKED = 64
 
 /** Webhooks, call outcomes and evictions, put in order by the pair facts, here and, in shared mode, in the fleet. */
 export function createConsentEvents(opts: {
@@ -29,45 +28,58 @@ export function createConsentEvents(opts: {
   shared?: Shared
   /** Which BSUIDs are which numbers: replies reach every identity of a user, number changes drop them. */
   identities?: IdentityLinks
+  /** The businesses a user's pairs can be under (identity changes find them by business, never by a scan). */
+  businesses: KnownBusinesses
 }): ConsentEvents {
   const { cache, streaks, clock, shared } = opts
   const firstSeen = createFirstSeen(opts.maxEntries, clock, shared)
   const order = createEventOrder({ cache, facts: opts.facts, shared })
   const streakEvents = createStreakEvents({ streaks, shared })
   const { syncStreak } = streakEvents
-  const evictions = createEvictions({ cache, facts: opts.facts, order, shared })
-  const { evictLocal, evictMany, evictUsers } = evictions
+  const evictions = createEvictions({ cache, order, shared })
+  const { evictLocal, evictMany } = evictions
   const { identities } = opts
 
-  /**
-   * Every pair of these users, evicted here and in Redis; the other gates evict theirs on the message that goes
-   * with it (unlink or link).
-   */
-  async function dropUsers(users: readonly string[], cause: EvictionCause): Promise<void> {
-    const keys = evictUsers(users)
-    keys.forEach(() => opts.onEvict?.(cause))
-    if (!shared) return
-    // Pairs other gates cached and this one never saw are in Redis too: each gets an eviction fact.
-    const fleet = await Promise.all(users.map((user) => shared.pairsOfUser(user)))
-    await Promise.all([...new Set([...keys, ...fleet.flat()])].map((key) => shared.evictFact(key)))
-  }
+  const identityEvents = createIdentityEvents({
+    businesses: opts.businesses,
+    evictions,
+    facts: opts.facts,
+    order,
+    streaks,
+    streakEvents,
+    firstSeen,
+    identities,
+    shared,
+    onEvict: opts.onEvict,
+  })
+
+  const applyReply = createApplyReply({
+    clock,
+    firstSeen,
+    order,
+    streakEvents,
+    streaks,
+    identities,
+    evict: (business, user) => evictions.evict({ business, user }),
+    merge: (users) => identityEvents.merge(users),
+  })
+  const applyOutcome = createApplyOutcome({ ...opts, streakEvents, firstSeen, order, evictions })
+  const { businesses } = opts
 
   return {
-    applyReply: createApplyReply({
-      clock,
-      firstSeen,
-      order,
-      streakEvents,
-      streaks,
-      identities,
-      evict: (business, user) => evictions.evict({ business, user }),
-      merge: (users) => dropUsers(users, 'identity_linked'),
-    }),
-    applyOutcome: createApplyOutcome({ ...opts, streakEvents, firstSeen, order, evictions }),
+    applyReply(reply) {
+      businesses.note(reply.business)
+      return applyReply(reply)
+    },
+    applyOutcome(outcome) {
+      businesses.note(outcome.business)
+      return applyOutcome(outcome)
+    },
     evict: evictions.evict,
     applyRemote(m) {
       switch (m.type) {
         case 'decision':
+          businesses.note(m.key.slice(0, m.key.indexOf('|')))
           void order.store(m.key, m.decision, 'remote')
           break
         case 'streak':
@@ -85,12 +97,8 @@ export function createConsentEvents(opts: {
           evictMany()
           break
         case 'link':
-          identities?.applyRemote(m)
-          evictUsers([m.bsuid, m.phone])
-          break
         case 'unlink':
-          identities?.applyRemote(m)
-          evictUsers(m.identities)
+          identityEvents.applyRemote(m)
           break
       }
     },
@@ -99,13 +107,7 @@ export function createConsentEvents(opts: {
       if (!identities || !isBsuid(user)) return user
       return (await identities.phoneOf(user).catch(() => undefined)) ?? user
     },
-    async forgetIdentities(change) {
-      if (!(await firstSeen(change.id))) return false
-      const linked = (await identities?.unlink(change.identities)) ?? []
-      const users = [...new Set([...change.identities, ...linked])].slice(0, MAX_UNLINKED)
-      await dropUsers(users, 'identity_changed')
-      shared?.publish({ type: 'unlink', identities: users })
-      return true
-    },
+    forgetIdentities: (change) => identityEvents.forgetIdentities(change),
+    forgotLink: (bsuid) => identityEvents.forgotLink(bsuid),
   }
 }

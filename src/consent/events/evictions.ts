@@ -2,15 +2,17 @@ import { pairKey, type DecisionCache } from '../cache.js'
 import type { Shared } from './memory.js'
 import type { EventOrder } from './order.js'
 import type { ConsentEvents } from './types.js'
-import type { PairFacts } from '../facts.js'
 
 export interface Evictions {
   /** Forgets one pair on this gate; true when it was cached. */
   evictLocal: (key: string) => boolean
   /** Forgets a whole business, or everything, on this gate; returns the evictions. */
   evictMany: (business?: string) => number
-  /** Forgets every pair of these users on this gate, whatever the business; returns the keys. */
-  evictUsers: (users: readonly string[]) => string[]
+  /**
+   * Forgets every pair of these users under these businesses on this gate, cached or not (a pair with no cached
+   * answer may still hold a fact); returns how many cached answers went.
+   */
+  evictUsers: (users: readonly string[], businesses: readonly string[]) => number
   evict: ConsentEvents['evict']
 }
 
@@ -20,8 +22,6 @@ export interface Evictions {
  */
 export function createEvictions(opts: {
   cache: DecisionCache
-  /** Pairs with a fact but no cached answer hold history too (a reject whose deny TTL ran out). */
-  facts: Pick<PairFacts, 'keysOfUser'>
   order: Pick<EventOrder, 'bump' | 'bumpAll'>
   shared?: Pick<Shared, 'evictFact' | 'deleteDecisions' | 'publish'>
 }): Evictions {
@@ -37,10 +37,11 @@ export function createEvictions(opts: {
     return cache.delete(key)
   }
 
-  function evictUsers(users: readonly string[]): string[] {
-    const keys = new Set(users.flatMap((user) => [...cache.keysOfUser(user), ...opts.facts.keysOfUser(user)]))
-    for (const key of keys) evictLocal(key)
-    return [...keys]
+  function evictUsers(users: readonly string[], businesses: readonly string[]): number {
+    let n = 0
+    for (const business of businesses)
+      for (const user of users) n += Number(evictLocal(pairKey(business, user)))
+    return n
   }
 
   return {

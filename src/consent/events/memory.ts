@@ -16,7 +16,6 @@ export type Shared = Pick<
   | 'writeFact'
   | 'evictFact'
   | 'deleteDecisions'
-  | 'pairsOfUser'
   | 'publish'
 >
 

@@ -53,5 +53,7 @@ export interface ConsentEvents {
    * them and of what they were linked to is evicted, for every business, here and across the fleet. Returns false
    * for a redelivery.
    */
-  forgetIdentities(change: { id: string; identities: readonly string[] }): Promise<boolean>
+  forgetIdentities(change: { id: string; business: string; identities: readonly string[] }): Promise<boolean>
+  /** This gate's link memory dropped a BSUID's link (its bound): its own pairs are evicted here. */
+  forgotLink(bsuid: string): void
 }
