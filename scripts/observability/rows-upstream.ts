@@ -190,6 +190,23 @@ const upstream: Row = {
         },
       ],
     }),
+    timeSeries({
+      title: 'Meta phone numbers and discovery failures',
+      description:
+        "UPSTREAM=meta only: business numbers with a phone number id (META_PHONE_NUMBERS and those read under META_WABA_ID), and failed reads of the WABA's numbers (the gate keeps the last map it read). No numbers: every miss is answered 503 (ConsentGateMetaNumbersUnknown).",
+      unit: 'short',
+      width: 24,
+      queries: [
+        {
+          expr: `max by (instance) (${sel('consent_gate_meta_phone_numbers')})`,
+          legend: '{{instance}} numbers',
+        },
+        {
+          expr: `sum by (instance) (increase(${sel('consent_gate_meta_discovery_failures_total')}[$__rate_interval]))`,
+          legend: '{{instance}} discovery failures',
+        },
+      ],
+    }),
   ],
 }
 

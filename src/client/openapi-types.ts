@@ -212,7 +212,7 @@ export interface paths {
               source: 'cache' | 'upstream' | 'stale' | 'event' | 'none'
               /**
                * Format: date-time
-               * @description when Kaleyra was asked
+               * @description when the upstream was asked, or when the event happened
                */
               checked_at: string
               /** @description unique per answer; join key for decision logs */
@@ -360,7 +360,7 @@ export interface paths {
                     source: 'cache' | 'upstream' | 'stale' | 'event' | 'none'
                     /**
                      * Format: date-time
-                     * @description when Kaleyra was asked
+                     * @description when the upstream was asked, or when the event happened
                      */
                     checked_at: string
                     /** @description unique per answer; join key for decision logs */

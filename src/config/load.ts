@@ -55,8 +55,11 @@ export interface Config {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1'])
 
-/** Meta's limit on its call_permissions endpoint: 100 requests a second (error 613 beyond). */
-export const META_MAX_RPS = 100
+/**
+ * The most UPSTREAM_MAX_RPS (and UPSTREAM_FLEET_MAX_RPS) may be with UPSTREAM=meta: half of the 100 requests per
+ * second Meta allows its call_permissions endpoint, since a budget may start twice its rate within one second.
+ */
+export const META_MAX_RPS = 50
 
 /** Thrown when the environment is invalid; the message names the variable and never echoes a secret. */
 export class ConfigError extends Error {
@@ -113,13 +116,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   for (const name of required)
     if (value[name] === undefined)
       throw new ConfigError(name, `is required with UPSTREAM=${String(value.UPSTREAM)}`)
-  // Meta answers at most 100 permission queries per second (code 613 beyond): a gate set to ask faster, or
-  // without a limit, would spend its checks on 613s.
+  // Meta answers at most 100 permission queries in any one-second window (code 613 beyond). A budget's burst is its
+  // rate, so a gate (or a fleet) may start twice its rate within one second: half of Meta's limit is the most.
   const rps = value.UPSTREAM_MAX_RPS as number
   if (value.UPSTREAM === 'meta' && (rps === 0 || rps > META_MAX_RPS))
     throw new ConfigError(
       'UPSTREAM_MAX_RPS',
-      `must be 1 to ${META_MAX_RPS} with UPSTREAM=meta: Meta answers at most ${META_MAX_RPS} permission queries a second`,
+      `must be 1 to ${META_MAX_RPS} with UPSTREAM=meta: Meta answers 100 permission queries a second, and a gate ` +
+        'may start twice its rate within one second',
+    )
+  if (value.UPSTREAM === 'meta' && (value.UPSTREAM_FLEET_MAX_RPS as number) > META_MAX_RPS)
+    throw new ConfigError(
+      'UPSTREAM_FLEET_MAX_RPS',
+      `must be at most ${META_MAX_RPS} with UPSTREAM=meta: the fleet too may start twice its rate within one second`,
     )
   // The token travels in a header: over plain HTTP only to this host (a local proxy, the simulator).
   const graph = new URL(String(value.META_GRAPH_BASE_URL))
@@ -128,7 +137,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       'META_GRAPH_BASE_URL',
       'must be https:// unless the host is loopback: it carries the token',
     )
-  if (value.UPSTREAM === 'meta' && value.META_PHONE_NUMBERS === undefined && value.META_WABA_ID === undefined)
+  const fixedIds =
+    value.META_PHONE_NUMBERS === undefined ? 0 : phoneNumberIds(String(value.META_PHONE_NUMBERS)).size
+  if (value.UPSTREAM === 'meta' && fixedIds === 0 && value.META_WABA_ID === undefined)
     throw new ConfigError(
       'META_PHONE_NUMBERS',
       'or META_WABA_ID is required with UPSTREAM=meta: the gate asks Meta by phone number id',

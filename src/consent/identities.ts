@@ -11,7 +11,7 @@ import type { SharedTier } from '../shared/port.js'
 export const LINK_MEMORY_MS = 30 * 86_400_000
 
 /** Most BSUIDs kept per phone number: one per business portfolio the gate serves, with room to spare. */
-const MAX_BSUIDS_PER_PHONE = 8
+const MAX_BSUIDS_PER_PHONE = 32
 
 /** The part of the Redis tier (REDIS_URL) the links use. */
 export type SharedLinks = Pick<SharedTier, 'readLink' | 'writeLink' | 'dropLinks' | 'publish'>

@@ -180,7 +180,7 @@ export async function createGate(
     },
   }
   const { client, phoneNumbers } = config.meta
-    ? await createMeta(config.meta, http, logger)
+    ? await createMeta(config.meta, http, logger, metrics)
     : { client: createKaleyraClient({ ...config.kaleyra!, ...http }), phoneNumbers: undefined }
   // Kaleyra answers lists of users: misses are micro-batched. Meta answers one user per request: a miss asks alone
   // (coalescing, the budget, retries, breaker, deadline and stale-if-error still apply).
@@ -237,16 +237,21 @@ async function createMeta(
   meta: NonNullable<Config['meta']>,
   http: Omit<MetaClientOptions, 'version' | 'accessToken' | 'phoneNumbers' | 'baseUrl'>,
   logger: Logger,
+  metrics: GateMetrics,
 ) {
   const { wabaId } = meta
+  metrics.registry.registerMetric(metrics.metaPhoneNumbers)
+  if (wabaId !== undefined) metrics.registry.registerMetric(metrics.metaDiscoveryFailures)
   // Discovery asks through the client, which asks by the numbers discovery finds: `client` is set before start().
   const phoneNumbers = createPhoneNumbers({
     fixed: meta.phoneNumbers,
     intervalMs: meta.discoveryIntervalMs,
     logger,
     clock: http.clock,
+    onError: () => metrics.metaDiscoveryFailures.inc(),
     ...(wabaId !== undefined && { discover: () => client.discoverPhoneNumbers(wabaId) }),
   })
+  metrics.setMetaPhoneNumbersSource(() => phoneNumbers.size)
   const client: MetaClient = createMetaClient({ ...http, ...meta, phoneNumbers })
   await phoneNumbers.start()
   return { client, phoneNumbers }

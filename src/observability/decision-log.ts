@@ -17,7 +17,10 @@ export interface DecisionEvent {
  * enough to dial or to message.
  */
 export function maskNumber(user: string): string {
-  return isBsuid(user) ? `${user.slice(0, 3)}***${user.slice(-4)}` : `***${user.slice(-4)}`
+  if (!isBsuid(user)) return `***${user.slice(-4)}`
+  // The id after the country (and ENT.): its last 4 characters at most, never all of a short one.
+  const id = user.slice(user.lastIndexOf('.') + 1)
+  return `${user.slice(0, 3)}***${id.length > 8 ? id.slice(-4) : ''}`
 }
 
 export interface DecisionRecorder {

@@ -21,6 +21,10 @@ export interface GateMetrics {
   readonly events: Counter<'kind' | 'result'>
   readonly evictions: Counter<'cause'>
   readonly redisUp: Gauge
+  /** Registered only with UPSTREAM=meta and META_WABA_ID. */
+  readonly metaDiscoveryFailures: Counter
+  /** Registered only with UPSTREAM=meta: business numbers with a phone number id. */
+  readonly metaPhoneNumbers: Gauge
   readonly redisErrors: Counter<'op'>
   readonly redisLostWrites: Counter<'op'>
   readonly forgottenFacts: Counter
@@ -39,6 +43,8 @@ export interface GateMetrics {
   countCacheLookup(result: CacheResult): void
   /** Where consent_gate_cache_entries reads its value at scrape time. */
   setCacheSizeSource(size: () => number): void
+  /** UPSTREAM=meta: how many business numbers have a phone number id, read at scrape. */
+  setMetaPhoneNumbersSource(size: () => number): void
   /** consent_gate_upstream_circuit_state: 1 for the current state, 0 for the others. */
   setCircuitState(state: CircuitState): void
 }
@@ -61,10 +67,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
   }
   const registers = [registry]
   let cacheSize = () => 0
+  let metaPhoneNumbers = () => 0
   let budgetWaiting = (_c: BudgetClass) => 0
   new Gauge({
     name: 'consent_gate_upstream_budget_waiting',
-    help: 'Kaleyra requests waiting for the budget (an in-flight slot or a rate token), by class (live, bulk).',
+    help: 'Upstream requests waiting for the budget (an in-flight slot or a rate token), by class (live, bulk).',
     labelNames: ['class'],
     registers,
     collect() {
@@ -81,7 +88,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
   })
   const circuit = new Gauge({
     name: 'consent_gate_upstream_circuit_state',
-    help: 'State of the circuit breaker in front of Kaleyra: 1 for the current state (closed, open, half_open).',
+    help: 'State of the circuit breaker in front of the upstream (Kaleyra or Meta): 1 for the current state (closed, open, half_open).',
     labelNames: ['state'],
     registers,
   })
@@ -97,7 +104,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
   })
   const cacheLookups = deferredCounter({
     name: 'consent_gate_cache_lookups_total',
-    help: 'Cache lookups: hit, miss (asked Kaleyra), coalesced (joined a request already in flight) or shared (answered from Redis).',
+    help: 'Cache lookups: hit, miss (asked the upstream), coalesced (joined a request already in flight) or shared (answered from Redis).',
     labelNames: ['result'] as const,
     registers,
   })
@@ -112,6 +119,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
     observeRequest: (route, statusCode, seconds) => httpDuration.observe(route, statusCode, seconds),
     countDecision: (reason, source) => decisions.inc(reason, source),
     countCacheLookup: (result) => cacheLookups.inc(result),
+    setMetaPhoneNumbersSource: (size) => {
+      metaPhoneNumbers = size
+    },
     setCacheSizeSource: (size) => {
       cacheSize = size
     },
@@ -120,20 +130,20 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
     },
     budgetStarts: new Counter({
       name: 'consent_gate_upstream_budget_starts_total',
-      help: 'Kaleyra requests the budget let start, by class (live, bulk); retries and pages count.',
+      help: 'Upstream requests the budget let start, by class (live, bulk); retries and pages count.',
       labelNames: ['class'],
       registers,
     }),
     budgetWait: new Histogram({
       name: 'consent_gate_upstream_budget_wait_seconds',
-      help: 'Time a Kaleyra request waited for the budget before it started, by class (live, bulk).',
+      help: 'Time an upstream request waited for the budget before it started, by class (live, bulk).',
       labelNames: ['class'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
     budgetRejections: new Counter({
       name: 'consent_gate_upstream_budget_rejections_total',
-      help: 'Kaleyra requests turned away at once because their class queue (UPSTREAM_MAX_QUEUE) was full, by class.',
+      help: 'Upstream requests turned away at once because their class queue (UPSTREAM_MAX_QUEUE) was full, by class.',
       labelNames: ['class'],
       registers,
     }),
@@ -146,13 +156,13 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
     registry,
     upstreamRequests: new Counter({
       name: 'consent_gate_upstream_requests_total',
-      help: 'HTTP requests to Kaleyra by outcome.',
+      help: 'HTTP requests to the upstream (Kaleyra or Meta) by outcome.',
       labelNames: ['outcome'],
       registers,
     }),
     upstreamDuration: new Histogram({
       name: 'consent_gate_upstream_request_duration_seconds',
-      help: 'Duration of HTTP requests to Kaleyra, whatever their outcome.',
+      help: 'Duration of HTTP requests to the upstream (Kaleyra or Meta), whatever their outcome.',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
@@ -170,9 +180,22 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}): GateMetr
       labelNames: ['cause'],
       registers,
     }),
+    metaDiscoveryFailures: new Counter({
+      name: 'consent_gate_meta_discovery_failures_total',
+      help: "Reads of META_WABA_ID's phone numbers that failed; the gate keeps the last map it read.",
+      registers: [],
+    }),
+    metaPhoneNumbers: new Gauge({
+      name: 'consent_gate_meta_phone_numbers',
+      help: 'Business numbers the gate can ask Meta about (META_PHONE_NUMBERS and those discovered).',
+      registers: [],
+      collect() {
+        this.set(metaPhoneNumbers())
+      },
+    }),
     redisUp: new Gauge({
       name: 'consent_gate_redis_up',
-      help: 'Shared tier: 1 connected, 0 unavailable (the gate answers from this process and Kaleyra), absent when off.',
+      help: 'Shared tier: 1 connected, 0 unavailable (the gate answers from this process and the upstream), absent when off.',
       registers: [],
     }),
     redisLostWrites: new Counter({

@@ -7,7 +7,7 @@ const E164_DOC =
 export const PhoneParam = Type.String({ maxLength: 64, description: E164_DOC, examples: ['+919876543210'] })
 
 /**
- * Which upstream work a check's miss is: `live` (a dialer about to call) goes first when both wait for the Kaleyra
+ * Which upstream work a check's miss is: `live` (a dialer about to call) goes first when both wait for the upstream
  * budget; `bulk` (a campaign pre-check) uses what live checks leave. A caller may lower its class, never raise it.
  */
 export const Priority = Type.Enum(['live', 'bulk'], {
@@ -57,7 +57,7 @@ export const DecisionReason = Type.Enum([
 ])
 export type DecisionReason = Static<typeof DecisionReason>
 
-/** The consent record as Kaleyra reported it. */
+/** The consent record as the upstream reported it (Kaleyra's record, or Meta's permission), or a webhook. */
 export const Consent = Type.Object({
   response: Type.String({ description: 'accept or reject (any other value never allows)' }),
   is_permanent: Type.Boolean(),
@@ -92,7 +92,10 @@ export const DecisionBody = Type.Object({
       'null when the upstream does not say (Kaleyra, webhooks)',
   }),
   source: DecisionSource,
-  checked_at: Type.String({ format: 'date-time', description: 'when Kaleyra was asked' }),
+  checked_at: Type.String({
+    format: 'date-time',
+    description: 'when the upstream was asked, or when the event happened',
+  }),
   decision_id: Type.String({ description: 'unique per answer; join key for decision logs' }),
 })
 export type DecisionBody = Static<typeof DecisionBody>

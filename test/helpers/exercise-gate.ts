@@ -68,6 +68,24 @@ async function exerciseAlone(into: Exposition): Promise<void> {
   }
 }
 
+/** UPSTREAM=meta with discovery under a WABA: its phone number gauge and discovery failure counter. */
+async function exerciseMeta(into: Exposition): Promise<void> {
+  const sim = createKaleyraSimulator({ consents: demoConsents(T0, BUSINESS) })
+  await sim.listen(0)
+  const h = await startHarness({
+    sim,
+    upstream: 'meta',
+    logLevel: 'silent',
+    env: { META_PHONE_NUMBERS: '', META_WABA_ID: sim.wabaId },
+  })
+  try {
+    await h.canCall(DEMO_USERS.limitReached)
+    await scrape(h, into)
+  } finally {
+    await h.close()
+  }
+}
+
 /** A check shed at once: the heap threshold of 1 byte is always exceeded. */
 async function exerciseShedding(into: Exposition): Promise<void> {
   const h = await startHarness({
@@ -118,12 +136,14 @@ export async function exportedByGates(): Promise<Exported> {
   const exposition = emptyExposition()
   await exerciseAlone(exposition)
   await exerciseShedding(exposition)
+  await exerciseMeta(exposition)
   if (REDIS_URL) await exerciseShared(REDIS_URL, exposition)
   const metrics = createMetrics()
   const labelNames = new Map<string, string[]>()
   // prom-client keeps each metric's name and label names on the object; its typings omit them.
   type Declared = { name: string; labelNames?: readonly string[] }
-  for (const m of [...metrics.registry.getMetricsAsArray(), metrics.redisUp] as unknown as Declared[])
+  const optional = [metrics.redisUp, metrics.metaPhoneNumbers, metrics.metaDiscoveryFailures]
+  for (const m of [...metrics.registry.getMetricsAsArray(), ...optional] as unknown as Declared[])
     labelNames.set(m.name, [...(m.labelNames ?? [])])
   return { exposition, labelNames, withRedis: REDIS_URL !== undefined }
 }

@@ -25,6 +25,7 @@ describe('UPSTREAM=meta with META_WABA_ID discovery', () => {
     // yet the business is one of the WABA's: only Graph's outage stands between the gate and an answer.
     expect(res.body.reason).not.toBe('invalid_request')
     expect(res.status).toBe(503)
+    expect(String((await h.get('/metrics')).body)).toMatch(/^consent_gate_meta_discovery_failures_total 1$/m)
   })
 
   it('(control) without the outage, the same gate discovers the business and answers', async () => {

@@ -174,5 +174,8 @@ describe('UPSTREAM=meta', () => {
     const h = await meta({ sim, env: { ...env, META_WABA_ID: sim.wabaId } })
     expect((await h.canCall(USER)).body.allowed).toBe(true)
     expect(sim.requests.some((r) => r.path.endsWith(`/${sim.wabaId}/phone_numbers`))).toBe(true)
+    const metrics = String((await h.get('/metrics')).body)
+    expect(metrics).toMatch(/^consent_gate_meta_phone_numbers 1$/m)
+    expect(metrics).toMatch(/^consent_gate_meta_discovery_failures_total 0$/m)
   })
 })

@@ -233,7 +233,7 @@ const anchor = (heading: string) =>
     .replace(/ /g, '-')
 
 describe('deploy/prometheus/alerts.yml', () => {
-  it('has the alerts issue 15 asks for, and two for the shared tier and streak memory', () => {
+  it('has the alerts issue 15 asks for, two for the shared tier and streak memory, and one for Meta', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
         'ConsentGateDown',
@@ -248,6 +248,7 @@ describe('deploy/prometheus/alerts.yml', () => {
         'ConsentGateWebhookAuthFailures',
         'ConsentGateSharedTierLostWrites',
         'ConsentGateStreakBlocksEvicted',
+        'ConsentGateMetaNumbersUnknown',
       ].sort(),
     )
   })

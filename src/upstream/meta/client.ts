@@ -153,7 +153,8 @@ export function createMetaClient(opts: MetaClientOptions): MetaClient {
     // Until discovery has answered once, an unknown number may be one it will find: a 503 (ask again), not a 400.
     refuses: (business) =>
       opts.phoneNumbers.idOf(business) === undefined && opts.phoneNumbers.discovered !== false
-        ? `business ${business} is not in META_PHONE_NUMBERS and was not discovered under META_WABA_ID`
+        ? `business ${business} has no Meta phone number id: it is not in META_PHONE_NUMBERS` +
+          (opts.phoneNumbers.discovered === undefined ? '' : ' and was not discovered under META_WABA_ID')
         : undefined,
     listPermissions,
     discoverPhoneNumbers,

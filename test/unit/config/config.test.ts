@@ -235,8 +235,9 @@ describe('loadConfig: UPSTREAM=meta', () => {
     [{ ...META, META_PHONE_NUMBERS: undefined }, 'META_PHONE_NUMBERS or META_WABA_ID is required'],
     [{ ...META, META_PHONE_NUMBERS: '+918000000001' }, 'META_PHONE_NUMBERS is invalid: entry 1'],
     [{ ...META, META_GRAPH_VERSION: '23.0' }, 'META_GRAPH_VERSION is invalid'],
-    [{ ...META, UPSTREAM_MAX_RPS: '0' }, 'UPSTREAM_MAX_RPS must be 1 to 100 with UPSTREAM=meta'],
-    [{ ...META, UPSTREAM_MAX_RPS: '101' }, 'UPSTREAM_MAX_RPS must be 1 to 100'],
+    [{ ...META, UPSTREAM_MAX_RPS: '0' }, 'UPSTREAM_MAX_RPS must be 1 to 50 with UPSTREAM=meta'],
+    [{ ...META, UPSTREAM_MAX_RPS: '51' }, 'UPSTREAM_MAX_RPS must be 1 to 50'],
+    [{ ...META, META_PHONE_NUMBERS: ' ' }, 'META_PHONE_NUMBERS or META_WABA_ID is required'],
     [{ UPSTREAM: 'kaleyra' }, 'KALEYRA_SID is required with UPSTREAM=kaleyra'],
     [{ ...META, UPSTREAM: 'twilio' }, 'UPSTREAM is invalid: must be one of kaleyra, meta'],
   ])('refuses %j', (env, message) => {
