@@ -138,7 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       'must be https:// unless the host is loopback: it carries the token',
     )
   const fixedIds =
-    value.META_PHONE_NUMBERS === undefined ? 0 : phoneNumberIds(String(value.META_PHONE_NUMBERS)).size
+    value.META_PHONE_NUMBERS === undefined ? 0 : phoneNumberIds(value.META_PHONE_NUMBERS as string).size
   if (value.UPSTREAM === 'meta' && fixedIds === 0 && value.META_WABA_ID === undefined)
     throw new ConfigError(
       'META_PHONE_NUMBERS',
