@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=hit,cold,herd,memory,startup,soak,l2,scale,precheck]
+// npm run bench [-- --quick] [-- --only=hit,cold,herd,memory,startup,soak,l2,scale,precheck,meta]
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +13,7 @@ import { startup } from './scenarios/startup.js'
 import { l2Hit } from './scenarios/l2-hit.js'
 import { precheck } from './scenarios/precheck.js'
 import { scale } from './scenarios/scale.js'
+import { meta } from './scenarios/meta.js'
 
 const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioReport>> = {
   hit: hitPath,
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioReport
   l2: l2Hit,
   precheck,
   scale,
+  meta,
 }
 
 const benchDir = path.dirname(fileURLToPath(import.meta.url))

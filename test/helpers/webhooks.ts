@@ -44,6 +44,16 @@ export function replyMessage(r: ReplyInput) {
   }
 }
 
+/** A permanent accept naming the number (USER of the tests) and the BSUID: the reply that links them. */
+export function linkingReply(
+  id: string,
+  at: number,
+  user = '+919000000001',
+  bsuid = 'IN.13491208655302741918',
+) {
+  return replyMessage({ id, user, bsuid, at, response: 'accept', permanent: true })
+}
+
 /** Meta's system message for a number change: `from` is the old number. */
 export function numberChangeMessage(c: {
   id: string

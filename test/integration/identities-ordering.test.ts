@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { BUSINESS, T0, grant, useGates, type Harness } from '../helpers/gate.js'
-import { kaleyraBody, numberChangeMessage, post, replyMessage } from '../helpers/webhooks.js'
+import { kaleyraBody, numberChangeMessage, post, replyMessage, linkingReply } from '../helpers/webhooks.js'
 
 /**
  * Ways a user known by a BSUID and a number could get a wrong yes (found by an adversarial review): each test
@@ -34,16 +34,7 @@ describe('a reject held under a BSUID', () => {
       ])
       expect((await h.canCall(BSUID)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
       // An older accept naming both identities arrives late (at-least-once, out of order): it links them.
-      const late = await deliver(h, [
-        replyMessage({
-          id: 'old',
-          user: USER,
-          bsuid: BSUID,
-          at: T0 - 60_000,
-          response: 'accept',
-          permanent: true,
-        }),
-      ])
+      const late = await deliver(h, [linkingReply('old', T0 - 60_000)])
       expect(late.body).toMatchObject({ applied: 0 })
       // The user's newest fact is still the reject: neither identity may be called.
       expect((await h.canCall(BSUID)).body, 'by BSUID').toMatchObject({ allowed: false })
@@ -68,16 +59,7 @@ describe('an unanswered streak counted under a BSUID', () => {
       await post(`${h.url}/call-outcomes`, { business: BUSINESS, user: BSUID, outcome: 'unanswered' })
     expect((await h.canCall(BSUID)).body).toMatchObject({ allowed: false, reason: 'unanswered_streak' })
     // An accept from before those calls, naming both identities, arrives late: it links them and ends no streak.
-    await deliver(h, [
-      replyMessage({
-        id: 'old',
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 60_000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver(h, [linkingReply('old', T0 - 60_000)])
     expect((await h.canCall(BSUID)).body, 'by BSUID').toMatchObject({ allowed: false })
     expect((await h.canCall(USER)).body, 'by number').toMatchObject({ allowed: false })
   })
@@ -120,16 +102,7 @@ describe('link memory at its bound (CACHE_MAX_ENTRIES)', () => {
       env: { WEBHOOK_BEARER_TOKEN: BEARER, CACHE_MAX_ENTRIES: '4' },
     })
     // Both identities shown: linked, and the accept is cached under both.
-    await deliver(h, [
-      replyMessage({
-        id: 'link',
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 1000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver(h, [linkingReply('link', T0 - 1000)])
     expect((await h.canCall(BSUID)).body.allowed).toBe(true)
     // Other users' replies push the link out of the bounded link memory (they are too old to touch the cache).
     for (let i = 0; i < 4; i++)

@@ -1,7 +1,7 @@
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { BUSINESS, T0, grant, reject, useGates, type Harness } from '../helpers/gate.js'
-import { kaleyraBody, numberChangeMessage, post, replyMessage } from '../helpers/webhooks.js'
+import { kaleyraBody, numberChangeMessage, post, replyMessage, linkingReply } from '../helpers/webhooks.js'
 
 /** Users known by a BSUID with Kaleyra as the upstream (phone numbers only): webhooks, links, number changes. */
 
@@ -121,16 +121,7 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
     await deliver(h, [
       replyMessage({ id: 'rej', user: USER, noFrom: true, bsuid: BSUID, at: T0, response: 'reject' }),
     ])
-    const late = await deliver(h, [
-      replyMessage({
-        id: 'old',
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 60_000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    const late = await deliver(h, [linkingReply('old', T0 - 60_000)])
     expect(late.body).toMatchObject({ received: 1, applied: 0, outdated: 1 })
     // The link stands; the reject is the user's newest fact, under either identity.
     expect((await h.canCall(BSUID)).body).toMatchObject({ allowed: false, reason: 'consent_rejected' })
@@ -148,16 +139,7 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
     ])
     expect((await h.canCall(USER)).body.allowed).toBe(true)
     // An even older reply names both: outdated for each key, yet it links them.
-    await deliver(h, [
-      replyMessage({
-        id: 'old',
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 9000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver(h, [linkingReply('old', T0 - 9000)])
     // The user's newest fact is the reject: neither identity may say yes on the number's older accept.
     for (const who of [BSUID, USER]) expect((await h.canCall(who)).body.allowed, who).toBe(false)
   })
@@ -167,16 +149,7 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
       consents: [grant(USER), grant(USER, { business: OTHER_BUSINESS })],
       env: ENV,
     })
-    await deliver(h, [
-      replyMessage({
-        id: 'link',
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 1000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver(h, [linkingReply('link', T0 - 1000)])
     expect((await h.canCall(USER, '', OTHER_BUSINESS)).body.allowed).toBe(true)
     expect((await h.canCall(BSUID)).body.allowed).toBe(true)
     const asked = h.sim.requests.length
@@ -204,16 +177,7 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
 
   it('counts a call placed by BSUID in the streak of the number it is linked to', async () => {
     const h = await gates.start({ consents: [grant(USER)], env: { ...ENV, UNANSWERED_STREAK_LIMIT: '2' } })
-    await deliver(h, [
-      replyMessage({
-        id: 'link',
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 1000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver(h, [linkingReply('link', T0 - 1000)])
     const report = (user: string) =>
       post(`${h.url}/call-outcomes`, { business: BUSINESS, user, outcome: 'unanswered' })
     expect((await report(BSUID)).body.results[0]).toMatchObject({
@@ -229,16 +193,7 @@ describe('a BSUID check with Kaleyra as the upstream', () => {
   it('evicts by BSUID through DELETE /cache, under the BSUID and its linked number', async () => {
     const admin = 'admin-token-0123456789abcdef'
     const h = await gates.start({ consents: [grant(USER)], env: { ...ENV, ADMIN_API_TOKEN: admin } })
-    await deliver(h, [
-      replyMessage({
-        id: 'link',
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 1000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver(h, [linkingReply('link', T0 - 1000)])
     const del = await request(`${h.url}/cache?business=${encodeURIComponent(BUSINESS)}&user=${BSUID}`, {
       method: 'DELETE',
       headers: { authorization: `Bearer ${admin}` },

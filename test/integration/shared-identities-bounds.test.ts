@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { BUSINESS, T0, grant, useGates } from '../helpers/gate.js'
 import { REDIS_URL, freshPrefix } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
-import { kaleyraBody, numberChangeMessage, post, replyMessage } from '../helpers/webhooks.js'
+import { kaleyraBody, numberChangeMessage, post, linkingReply } from '../helpers/webhooks.js'
 
 /** Identity links in the shared tier (REDIS_URL): what Redis holds is checked, and nothing scans the keyspace. */
 
@@ -64,20 +64,7 @@ describe.skipIf(!REDIS_URL)('identity links in Redis', () => {
       logLevel: 'warn',
     })
     await waitFor(async () => (await h.get('/readyz')).body.shared.mode === 'connected', 10_000)
-    await post(
-      `${h.url}/webhooks/kaleyra`,
-      kaleyraBody(BUSINESS, [
-        replyMessage({
-          id: 'link',
-          user: USER,
-          bsuid: BSUID,
-          at: T0 - 1000,
-          response: 'accept',
-          permanent: true,
-        }),
-      ]),
-      auth,
-    )
+    await post(`${h.url}/webhooks/kaleyra`, kaleyraBody(BUSINESS, [linkingReply('link', T0 - 1000)]), auth)
     const before = await scanCalls(admin)
     const started = performance.now()
     const res = await post(
@@ -112,16 +99,7 @@ describe.skipIf(!REDIS_URL)('identity links in Redis', () => {
     // Every username-era user's first reply carries both: this is the common webhook, not a rare event.
     const res = await post(
       `${h.url}/webhooks/kaleyra`,
-      kaleyraBody(BUSINESS, [
-        replyMessage({
-          id: 'link',
-          user: USER,
-          bsuid: BSUID,
-          at: T0 - 1000,
-          response: 'accept',
-          permanent: true,
-        }),
-      ]),
+      kaleyraBody(BUSINESS, [linkingReply('link', T0 - 1000)]),
       auth,
     )
     expect(res.status).toBe(200)

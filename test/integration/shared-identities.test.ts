@@ -3,7 +3,7 @@ import { createKaleyraSimulator } from '../../src/simulator/simulator.js'
 import { BUSINESS, T0, grant, useGates } from '../helpers/gate.js'
 import { REDIS_URL, freshPrefix } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
-import { kaleyraBody, numberChangeMessage, post, replyMessage } from '../helpers/webhooks.js'
+import { kaleyraBody, numberChangeMessage, post, replyMessage, linkingReply } from '../helpers/webhooks.js'
 
 /** Identity links across a fleet: kept in Redis, announced on the bus, dropped everywhere on a number change. */
 
@@ -29,16 +29,7 @@ describe.skipIf(!REDIS_URL)('identity links on the shared tier', () => {
   it('a link made on gate A resolves a BSUID check on gate B to the number', async () => {
     const { b, sim, env, deliver } = await twoGates()
     expect((await b.canCall(BSUID)).body.reason).toBe('identity_unresolved')
-    await deliver([
-      replyMessage({
-        id: `l-${Date.now()}`,
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 1000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver([linkingReply(`l-${Date.now()}`, T0 - 1000)])
     // The reply itself reaches gate B for both identities: the only fact of this user, so it grants.
     await waitFor(async () => (await b.canCall(BSUID)).body.allowed === true, 2000)
     // A fresh check asks Kaleyra, by the number the link message told gate B of.
@@ -53,16 +44,7 @@ describe.skipIf(!REDIS_URL)('identity links on the shared tier', () => {
 
   it('a BSUID-only reject on gate A stops checks by the number on gate B', async () => {
     const { b, deliver } = await twoGates()
-    await deliver([
-      replyMessage({
-        id: `l-${Date.now()}`,
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 5000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver([linkingReply(`l-${Date.now()}`, T0 - 5000)])
     await waitFor(async () => (await b.canCall(USER)).body.allowed === true, 2000)
     await deliver([
       replyMessage({
@@ -80,16 +62,7 @@ describe.skipIf(!REDIS_URL)('identity links on the shared tier', () => {
 
   it('a number change on gate A drops the link and the cached grant on gate B', async () => {
     const { b, sim, deliver } = await twoGates()
-    await deliver([
-      replyMessage({
-        id: `l-${Date.now()}`,
-        user: USER,
-        bsuid: BSUID,
-        at: T0 - 1000,
-        response: 'accept',
-        permanent: true,
-      }),
-    ])
+    await deliver([linkingReply(`l-${Date.now()}`, T0 - 1000)])
     await waitFor(async () => (await b.canCall(BSUID)).body.allowed === true, 2000)
     expect((await b.canCall(USER)).body.allowed).toBe(true)
     sim.remove(BUSINESS, USER)
