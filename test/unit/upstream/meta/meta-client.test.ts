@@ -180,8 +180,9 @@ describe('Meta client: a business without a phone number ID', () => {
   it('refuses it with a sentence naming the number, and sends nothing', async () => {
     const g = await graph(json(200, GRANTED))
     const c = client(g.url)
+    // No discovery here: the sentence names only what the gate was given.
     expect(c.refuses?.('+918000000009')).toBe(
-      'business +918000000009 is not in META_PHONE_NUMBERS and was not discovered under META_WABA_ID',
+      'business +918000000009 has no Meta phone number id: it is not in META_PHONE_NUMBERS',
     )
     expect(c.refuses?.(BUSINESS)).toBeUndefined()
     const err = await failure(c.listPermissions(['+918000000009'], [USER]))
@@ -311,5 +312,26 @@ describe('Meta client: phone number discovery', () => {
     const err = await failure(client(g.url).discoverPhoneNumbers('1'))
     expect(err.kind).toBe('auth_failed')
     expect(messages(err)).not.toContain(TOKEN)
+  })
+})
+
+describe('Meta client: a business not known while discovery has never answered', () => {
+  it('is not refused (a 503 follows, not a 400): discovery may still find it', async () => {
+    const g = await graph(json(200, GRANTED))
+    let discovered = false
+    const c = client(g.url, {
+      phoneNumbers: {
+        idOf: (b: string) => (b === BUSINESS ? PNID : undefined),
+        get discovered() {
+          return discovered
+        },
+      },
+    })
+    expect(c.refuses?.('+918000000009')).toBeUndefined()
+    const err = await failure(c.listPermissions(['+918000000009'], [USER]))
+    expect(err.message).toContain('not discovered yet')
+    discovered = true
+    expect(c.refuses?.('+918000000009')).toContain('and was not discovered under META_WABA_ID')
+    expect(g.seen).toHaveLength(0)
   })
 })
