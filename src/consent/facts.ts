@@ -38,7 +38,7 @@ export interface PairFacts {
   evictAll(): void
   /** The reject that holds against any upstream grant of the pair for CACHE_NEGATIVE_TTL_SECONDS, if any. */
   heldDeny(key: string): Decision | undefined
-  /** Whether this memory holds any fact of the pair (its own, or a mass eviction's floor). */
+  /** Whether this memory holds a fact of the pair's own (a mass eviction's floor does not count). */
   holds(key: string): boolean
 }
 
@@ -185,7 +185,8 @@ export function createPairFacts(opts: PairFactsOptions): PairFacts {
     },
     evict: (key) => record(key, clock.now(), true),
     heldDeny,
-    holds: (key) => view(key) !== undefined,
+    // Its own row only: a mass eviction's floor holds for every pair, and would make every pair look held.
+    holds: (key) => memory.get(key) !== undefined,
     evictAll() {
       floor = { atMs: clock.now(), seq: ++seq }
     },

@@ -73,7 +73,8 @@ export function createIdentityLinks(opts: {
     if (previous !== undefined && previous !== phone) forgetOne(bsuid)
     phoneOfBsuid.set(bsuid, phone)
     const known = bsuidsOfPhone.get(phone) ?? []
-    if (!known.includes(bsuid)) bsuidsOfPhone.set(phone, [bsuid, ...known].slice(0, MAX_BSUIDS_PER_PHONE))
+    // Set again even when known: both directions live as long as the newest reply that showed them.
+    bsuidsOfPhone.set(phone, known.includes(bsuid) ? known : [bsuid, ...known].slice(0, MAX_BSUIDS_PER_PHONE))
   }
 
   /** Forgets one identity's links here; returns what it was linked to. */
@@ -129,7 +130,11 @@ export function createIdentityLinks(opts: {
     async unlink(identities) {
       const found = new Set(identities.flatMap(forgetOne))
       if (shared) {
-        for (const id of await shared.dropLinks(identities)) found.add(id)
+        for (const id of await shared.dropLinks(identities)) {
+          found.add(id)
+          // A BSUID Redis knew linked to a changed number, this gate perhaps too: its link goes here as well.
+          if (isBsuid(id)) forgetOne(id)
+        }
         shared.publish({ type: 'unlink', identities: [...identities] })
       }
       for (const id of identities) found.delete(id)

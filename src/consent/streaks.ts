@@ -26,7 +26,8 @@ export interface UnansweredStreaks {
   /** An answered call or a fresh accept ends the streak. */
   reset(key: string): void
   /** Takes the fleet's count (shared mode); 0 ends the streak. */
-  set(key: string, count: number): void
+  /** `atMs`: when the streak's last call was (default now); a merge carries it over (identity-events.ts). */
+  set(key: string, count: number, atMs?: number): void
   /** True while the pair's streak is at the limit. */
   blocked(key: string): boolean
   count(key: string): number
@@ -51,11 +52,11 @@ export function createUnansweredStreaks(opts: StreakOptions): UnansweredStreaks 
   const isBlocked = (n: number) => opts.limit > 0 && n >= opts.limit
   const held = (key: string) => blockedPairs.get(key) ?? counting.get(key)
   const count = (key: string) => held(key)?.count ?? 0
-  function set(key: string, n: number): void {
+  function set(key: string, n: number, atMs = opts.clock.now()): void {
     // delete() disposes with reason 'delete', which is not counted as forgetting.
     blockedPairs.delete(key)
     counting.delete(key)
-    if (n > 0) (isBlocked(n) ? blockedPairs : counting).set(key, { count: n, atMs: opts.clock.now() })
+    if (n > 0) (isBlocked(n) ? blockedPairs : counting).set(key, { count: n, atMs })
   }
   return {
     add(key) {

@@ -9,6 +9,7 @@ import { createUpstreamBudget, type FleetRate } from '../upstream/budget.js'
 import { createKaleyraClient } from '../upstream/kaleyra/client.js'
 import { createMetaClient, type MetaClient, type MetaClientOptions } from '../upstream/meta/client.js'
 import { createPhoneNumbers } from '../upstream/meta/phone-numbers.js'
+import { aboutOneRequest } from '../upstream/meta/wire.js'
 import type { Priority } from '../upstream/port.js'
 import type { UpstreamOutcome } from '../observability/metrics.js'
 import { createIdentityLinks, type IdentityLinks } from '../consent/identities.js'
@@ -127,7 +128,7 @@ export async function createGate(
     shared,
     onForget: (bsuid) => events.forgotLink(bsuid),
   })
-  const businesses = createKnownBusinesses({ shared })
+  const businesses = createKnownBusinesses()
   const events = createConsentEvents({
     identities,
     businesses,
@@ -166,7 +167,13 @@ export async function createGate(
   })
   metrics.setBudgetWaitingSource((c) => budget.waiting(c))
   const upstreamName = config.meta ? 'Meta' : 'Kaleyra'
-  const guard = createUpstreamGuard({ retries: upstream.retries, breaker, budget, upstreamName })
+  const guard = createUpstreamGuard({
+    retries: upstream.retries,
+    breaker,
+    budget,
+    upstreamName,
+    ...(config.meta && { aboutOneRequest }),
+  })
   const http = {
     timeoutMs: upstream.timeoutMs,
     deadlineMs: upstream.deadlineMs,

@@ -5,12 +5,6 @@ import type { BusMessage, StoredDecision as Decision } from '../schemas/decision
  * implements it. Redis trouble never blocks a check: every operation is bounded, and "cannot say" is undefined.
  */
 
-/**
- * Most business numbers remembered, by a gate and by the fleet. A contact centre dials from a handful; past this
- * bound the list is incomplete, and an identity change falls back to a floor for every pair (consent/businesses.ts).
- */
-export const MAX_BUSINESSES = 10_000
-
 /** A decision another gate (or this one, earlier) stored, and how much of its TTL is left. */
 export interface SharedDecision {
   decision: Decision
@@ -53,10 +47,6 @@ export interface SharedTier {
   readStreak(key: string): Promise<number | undefined>
   /** A business's or every pair's decisions, evicted: a floor every pair's facts are compared with. */
   deleteDecisions(match: { business?: string }): Promise<void>
-  /** Adds a business to the fleet's list (bounded). */
-  addBusiness(business: string): Promise<void>
-  /** The fleet's business numbers; `complete` false past the bound; undefined when Redis cannot say. */
-  businesses(): Promise<{ businesses: string[]; complete: boolean } | undefined>
   /** The phone number linked to a BSUID across the fleet; undefined when none, or when Redis cannot say. */
   readLink(bsuid: string): Promise<string | undefined>
   /** Links a BSUID and a phone number for `ttlMs` (retried: other gates resolve the BSUID by it). */

@@ -2,9 +2,8 @@ import type { Logger } from 'pino'
 import type { Clock } from '../lib/clock.js'
 import type { BusMessage, StoredDecision as Decision } from '../schemas/decision.js'
 import { fromWire, fromWireMessage } from './decision-wire.js'
-import { MAX_BUSINESSES, type FactWrite, type SharedDecision, type SharedTier } from './port.js'
+import type { FactWrite, SharedDecision, SharedTier } from './port.js'
 import { connectRedis } from './redis-connection.js'
-import { E164 } from '../lib/phone.js'
 
 export type { FactWrite, SharedDecision, SharedTier } from './port.js'
 
@@ -30,12 +29,6 @@ export interface SharedTierOptions {
 }
 
 const POLL_MS = 10
-
-/** Adds ARGV[2] to the set KEYS[1] while it holds fewer than ARGV[1]; else flags KEYS[2]: the list is incomplete. */
-const ADD_BUSINESS = `
-if redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 1 then return 0 end
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[1]) then redis.call('SET', KEYS[2], '1'); return 0 end
-return redis.call('SADD', KEYS[1], ARGV[2])`
 
 /**
  * Forgets every link of the identities in ARGV[2..] (ARGV[1]: the key prefix of links), in one step so no gate reads
@@ -163,9 +156,6 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
     since: `${prefix}since`,
     floor: `${prefix}floor`,
     /** BSUID -> its phone number; phone number -> the set of its BSUIDs (one per portfolio), to drop them all. */
-    /** The fleet's business numbers (bounded), and a flag set once the bound was reached. */
-    businesses: `${prefix}businesses`,
-    businessesFull: `${prefix}businesses:full`,
     bsuidLink: (bsuid: string) => `${prefix}link:b:${bsuid}`,
     phoneLinks: (phone: string) => `${prefix}link:p:${phone}`,
   }
@@ -304,20 +294,6 @@ export function createSharedTier(opts: SharedTierOptions): SharedTier {
           if (keys.length > 0) await client.unlink(...keys)
         }
       })
-    },
-    async addBusiness(business) {
-      await attempt('business', () =>
-        client.eval(ADD_BUSINESS, 2, key.businesses, key.businessesFull, MAX_BUSINESSES, business),
-      )
-    },
-    async businesses() {
-      const result = await attempt('business', () =>
-        client.multi().smembers(key.businesses).exists(key.businessesFull).exec(),
-      )
-      const members = result?.[0]?.[1]
-      if (!Array.isArray(members)) return undefined
-      const businesses = members.filter((b): b is string => typeof b === 'string' && E164.test(b))
-      return { businesses, complete: result?.[1]?.[1] === 0 }
     },
     async readLink(bsuid) {
       const phone = await attempt('link', () => client.get(key.bsuidLink(bsuid)))

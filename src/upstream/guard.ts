@@ -16,6 +16,11 @@ export interface UpstreamGuardOptions {
   random?: () => number
   /** Names the upstream in messages (default Kaleyra). */
   upstreamName?: string
+  /**
+   * Failures about one request alone, which prove the upstream up (Meta's invalid parameter: one user per request).
+   * Default none: every failure but an authentication one counts against the circuit.
+   */
+  aboutOneRequest?: (e: UpstreamError) => boolean
 }
 
 /** A deadline shared by every attempt of one lookup. */
@@ -42,10 +47,6 @@ const retryAfterMs = (err: unknown) =>
   err instanceof UpstreamError && err.opts.retryAfterSeconds !== undefined
     ? err.opts.retryAfterSeconds * 1000
     : 0
-
-/** A 4xx other than 429: the upstream answered, about this request alone. */
-const answeredRequest = (e: UpstreamError) =>
-  e.kind === 'error' && e.opts.status !== undefined && e.opts.status >= 400 && e.opts.status < 500
 
 export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
   const { breaker, budget } = opts
@@ -86,9 +87,10 @@ export function createUpstreamGuard(opts: UpstreamGuardOptions): UpstreamGuard {
           return value
         } catch (err) {
           const e = toUpstreamError(err, name)
-          // The upstream refusing the key, or one request (a 4xx but 429: Meta answers one user a request, and a
-          // bad BSUID must not open the circuit for everyone), still answered: it is up. Anything else counts.
-          if (e.kind === 'auth_failed' || answeredRequest(e)) breaker.success()
+          // The upstream refusing the key, or refusing one request for its own parameters (Meta answers one user a
+          // request: a bad BSUID must not open the circuit for everyone), still answered: it is up. Anything else
+          // counts, 4xx included: a Kaleyra that answers 403 to everything is down for the gate.
+          if (e.kind === 'auth_failed' || opts.aboutOneRequest?.(e) === true) breaker.success()
           else breaker.failure()
           throw e
         }

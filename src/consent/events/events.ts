@@ -42,6 +42,7 @@ export function createConsentEvents(opts: {
 
   const identityEvents = createIdentityEvents({
     businesses: opts.businesses,
+    cache,
     evictions,
     facts: opts.facts,
     order,
@@ -61,7 +62,8 @@ export function createConsentEvents(opts: {
     streaks,
     identities,
     evict: (business, user) => evictions.evict({ business, user }),
-    merge: (users) => identityEvents.merge(users),
+    mergeHere: (users, business) => identityEvents.mergeHere(users, business),
+    mergeFleet: (keys) => identityEvents.mergeFleet(keys),
   })
   const applyOutcome = createApplyOutcome({ ...opts, streakEvents, firstSeen, order, evictions })
   const { businesses } = opts

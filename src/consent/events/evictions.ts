@@ -8,11 +8,6 @@ export interface Evictions {
   evictLocal: (key: string) => boolean
   /** Forgets a whole business, or everything, on this gate; returns the evictions. */
   evictMany: (business?: string) => number
-  /**
-   * Forgets every pair of these users under these businesses on this gate, cached or not (a pair with no cached
-   * answer may still hold a fact); returns how many cached answers went.
-   */
-  evictUsers: (users: readonly string[], businesses: readonly string[]) => number
   evict: ConsentEvents['evict']
 }
 
@@ -37,17 +32,9 @@ export function createEvictions(opts: {
     return cache.delete(key)
   }
 
-  function evictUsers(users: readonly string[], businesses: readonly string[]): number {
-    let n = 0
-    for (const business of businesses)
-      for (const user of users) n += Number(evictLocal(pairKey(business, user)))
-    return n
-  }
-
   return {
     evictLocal,
     evictMany,
-    evictUsers,
     async evict({ business, user }) {
       const key = business !== undefined && user !== undefined ? pairKey(business, user) : undefined
       const n = key ? Number(evictLocal(key)) : evictMany(business)

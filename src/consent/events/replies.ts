@@ -19,11 +19,13 @@ export function createApplyReply(opts: {
   order: Pick<EventOrder, 'store'>
   streakEvents: Pick<StreakEvents, 'endStreak'>
   streaks: Pick<UnansweredStreaks, 'lastAtMs'>
-  identities?: Pick<IdentityLinks, 'link' | 'sameUser'>
+  identities?: Pick<IdentityLinks, 'link' | 'sameUser' | 'phoneOf'>
   /** Evicts one pair here, in Redis and on every gate (evictions.ts). */
   evict: (business: string, user: string) => Promise<unknown>
-  /** Evicts every pair of these users, for every business, here and in Redis (a new link: events.ts). */
-  merge: (users: readonly string[]) => Promise<void>
+  /** A new link: merges what this gate holds of these users, at once (identity-events.ts); returns the pairs. */
+  mergeHere: (users: readonly string[], business: string) => string[]
+  /** The same merge in Redis and on the other gates. */
+  mergeFleet: (keys: readonly string[]) => Promise<void>
 }): ConsentEvents['applyReply'] {
   const { clock, firstSeen, order, streaks, identities } = opts
   const { endStreak } = opts.streakEvents
@@ -33,10 +35,13 @@ export function createApplyReply(opts: {
     if (identities && !isBsuid(r.user)) {
       // Two identities the gate kept apart become one user: each may hold facts newer than the other's (a reject
       // under the BSUID, an older accept under the number). None of them is known newest for the user, so both
-      // histories go, and the next check asks the upstream. Once per link.
-      const linked: string[] = []
-      for (const b of bsuids) if (await identities.link(b, r.user)) linked.push(b)
-      if (linked.length > 0) await opts.merge([r.user, ...linked])
+      // histories are merged (identity-events.ts), before the link is known here: no check may resolve the BSUID
+      // to the number's older answer meanwhile. Once per link: one the fleet already holds was merged then.
+      const fresh: string[] = []
+      for (const b of bsuids) if ((await identities.phoneOf(b)) !== r.user) fresh.push(b)
+      const merged = fresh.length > 0 ? opts.mergeHere([r.user, ...fresh], r.business) : []
+      for (const b of bsuids) await identities.link(b, r.user)
+      if (merged.length > 0) await opts.mergeFleet(merged)
     }
     const users = new Set([r.user, ...bsuids])
     if (identities)
@@ -49,8 +54,10 @@ export function createApplyReply(opts: {
     for (const user of users) {
       const key = pairKey(r.business, user)
       const verdict = await order.store(key, decision, 'local')
-      // A consent given before the unanswered calls says nothing of them: only a newer accept ends the streak.
-      if (verdict === 'applied' && r.response === 'accept' && atMs > streaks.lastAtMs(key)) endStreak(key)
+      // A consent given before the unanswered calls says nothing of them: only a newer accept ends the streak. It
+      // does so even when it grants nothing (outdated by a merge's eviction, say): a reject newer than it still
+      // denies on its own, and the user did consent after those calls.
+      if (r.response === 'accept' && atMs > streaks.lastAtMs(key)) endStreak(key)
       verdicts.set(user, verdict)
     }
     // One user, one newest fact: an accept that some identity already holds a newer fact for (a reject under the

@@ -93,6 +93,16 @@ export const checkPhoneNumbersPage = Compile(MetaPhoneNumbersPage)
 const checkGraphErrorCode = Compile(GraphErrorCode)
 
 export const AUTH_FAILED_CODE = 190
+
+/**
+ * Graph's "invalid parameter": about this request alone (a BSUID Meta does not know, say), not about Meta or the
+ * gate's token. It never opens the circuit (guard.ts), so a few bad users cannot stop every check.
+ */
+export const INVALID_PARAMETER_CODE = 100
+
+/** Whether a failed Graph request was refused for its own parameters (code 100 with a 4xx). */
+export const aboutOneRequest = (e: UpstreamError): boolean =>
+  e.kind === 'error' && e.opts.code === String(INVALID_PARAMETER_CODE) && (e.opts.status ?? 0) < 500
 /** 613 is this endpoint's limit (100 a second); 4, 80007 and 130429 are Graph's and WhatsApp's throttling codes. */
 const RATE_LIMIT_CODES = new Set([613, 4, 80007, 130429])
 
@@ -196,7 +206,10 @@ function readGraph<T>(
   }
   if (status !== 200) {
     const why = code === undefined ? '' : ` (${type}code ${code})`
-    throw new UpstreamError('error', `Meta answered HTTP ${status}${why}`, { status })
+    throw new UpstreamError('error', `Meta answered HTTP ${status}${why}`, {
+      status,
+      ...(code !== undefined && { code: String(code) }),
+    })
   }
   if (body === undefined)
     throw new UpstreamError('error', 'Meta answered with a body that is not JSON', { status })
