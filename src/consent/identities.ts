@@ -27,6 +27,8 @@ export interface IdentityLinks {
   phoneOf(bsuid: string): Promise<string | undefined>
   /** Every identity known to be this user's, itself first (a number's BSUIDs, a BSUID's number). */
   sameUser(user: string): Promise<string[]>
+  /** The same from this gate's memory alone, synchronously. */
+  localSameUser(user: string): string[]
   /**
    * A webhook carried both: the BSUID and the number are one user, here and across the fleet. True when the link
    * is new to this gate: what each identity knew is one user's history only from now on (events.ts).
@@ -105,8 +107,17 @@ export function createIdentityLinks(opts: {
     return fleet
   }
 
+  function localSameUser(user: string): string[] {
+    if (!isBsuid(user)) return [user, ...(bsuidsOfPhone.get(user) ?? [])]
+    const phone = phoneOfBsuid.get(user)
+    return phone === undefined
+      ? [user]
+      : [user, phone, ...(bsuidsOfPhone.get(phone) ?? []).filter((b) => b !== user)]
+  }
+
   return {
     localPhoneOf: (bsuid) => phoneOfBsuid.get(bsuid),
+    localSameUser,
     phoneOf,
     async sameUser(user) {
       if (isBsuid(user)) {

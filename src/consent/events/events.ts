@@ -64,6 +64,12 @@ export function createConsentEvents(opts: {
     evict: (business, user) => evictions.evict({ business, user }),
     mergeHere: (users, business) => identityEvents.mergeHere(users, business),
     mergeFleet: (keys) => identityEvents.mergeFleet(keys),
+    async newerDeny(key) {
+      const here = opts.facts.heldDeny(key) ?? cache.peek(key)
+      if (here && !here.allowed) return here
+      const fleet = await shared?.readDecision(key)
+      return fleet && !fleet.decision.allowed ? fleet.decision : undefined
+    },
   })
   const applyOutcome = createApplyOutcome({ ...opts, streakEvents, firstSeen, order, evictions })
   const { businesses } = opts

@@ -16,6 +16,7 @@ export type Shared = Pick<
   | 'writeFact'
   | 'evictFact'
   | 'deleteDecisions'
+  | 'readDecision'
   | 'publish'
 >
 
