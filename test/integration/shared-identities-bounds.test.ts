@@ -49,12 +49,12 @@ describe.skipIf(!REDIS_URL)('identity links in Redis', () => {
       for (const asked of h.sim.requests) expect([undefined, BSUID]).toContain(asked.query.recipient)
     })
 
-  it('drops a number change without scanning the whole Redis keyspace once per identity', async () => {
+  /** A gate on a Redis that holds 20,000 keys of a busy fleet (dedupe marks) besides its own: scans would show. */
+  async function busyFleet() {
     const prefix = freshPrefix()
-    admin = new Redis(url)
-    // Other keys of a busy fleet: dedupe marks, facts, streaks (here 20,000 of them).
+    const r = (admin = new Redis(url))
     for (let i = 0; i < 20; i++) {
-      const batch = admin.pipeline()
+      const batch = r.pipeline()
       for (let j = 0; j < 1000; j++) batch.set(`${prefix}seen:w${i}-${j}`, '1', 'PX', 120_000)
       await batch.exec()
     }
@@ -64,6 +64,11 @@ describe.skipIf(!REDIS_URL)('identity links in Redis', () => {
       logLevel: 'warn',
     })
     await waitFor(async () => (await h.get('/readyz')).body.shared.mode === 'connected', 10_000)
+    return { h, admin: r }
+  }
+
+  it('drops a number change without scanning the whole Redis keyspace once per identity', async () => {
+    const { h, admin } = await busyFleet()
     await post(`${h.url}/webhooks/kaleyra`, kaleyraBody(BUSINESS, [linkingReply('link', T0 - 1000)]), auth)
     const before = await scanCalls(admin)
     const started = performance.now()
@@ -82,19 +87,7 @@ describe.skipIf(!REDIS_URL)('identity links in Redis', () => {
   })
 
   it('links a BSUID to a number (a first reply naming both) without scanning the whole Redis keyspace', async () => {
-    const prefix = freshPrefix()
-    admin = new Redis(url)
-    for (let i = 0; i < 20; i++) {
-      const batch = admin.pipeline()
-      for (let j = 0; j < 1000; j++) batch.set(`${prefix}seen:w${i}-${j}`, '1', 'PX', 120_000)
-      await batch.exec()
-    }
-    const h = await gates.start({
-      consents: [grant(USER)],
-      env: { REDIS_URL: url, REDIS_KEY_PREFIX: prefix, WEBHOOK_BEARER_TOKEN: BEARER },
-      logLevel: 'warn',
-    })
-    await waitFor(async () => (await h.get('/readyz')).body.shared.mode === 'connected', 10_000)
+    const { h, admin } = await busyFleet()
     const before = await scanCalls(admin)
     // Every username-era user's first reply carries both: this is the common webhook, not a rare event.
     const res = await post(
