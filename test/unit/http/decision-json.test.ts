@@ -1,22 +1,13 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decisionJson } from '../../../src/http/decision-json.js'
-import type { DecisionBody } from '../../../src/schemas/can-call.js'
+import { DecisionReason, DecisionSource, type DecisionBody } from '../../../src/schemas/can-call.js'
 import { isoTime } from '../../../src/lib/iso-time.js'
 
 const e164 = fc.stringMatching(/^\+[1-9]\d{6,14}$/)
 const bsuid = fc.stringMatching(/^[A-Z]{2}\.(ENT\.)?[A-Za-z0-9]{1,128}$/)
 const iso = fc.integer({ min: 0, max: 253_402_300_799_999 }).map(isoTime)
-const reason = fc.constantFrom<DecisionBody['reason']>(
-  'consent_granted',
-  'consent_rejected',
-  'consent_expired',
-  'action_not_permitted',
-  'no_consent',
-  'consent_unrecognized',
-  'unanswered_streak',
-  'identity_unresolved',
-)
+const reason = fc.constantFrom<DecisionBody['reason']>(...DecisionReason.enum)
 const consent = fc.option(
   fc.record({
     // Kaleyra's free-form strings: quotes, backslashes, control characters, non-BMP characters.
@@ -36,7 +27,7 @@ const body: fc.Arbitrary<DecisionBody> = fc.record({
   consent,
   retry_at: fc.option(iso, { nil: null }),
   can_request_permission: fc.option(fc.boolean(), { nil: null }),
-  source: fc.constantFrom<DecisionBody['source']>('cache', 'upstream', 'stale', 'event'),
+  source: fc.constantFrom<DecisionBody['source']>(...DecisionSource.enum),
   checked_at: iso,
   decision_id: fc.uuid(),
 })
