@@ -35,8 +35,8 @@ export interface IdentityLinks {
    */
   link(bsuid: string, phone: string): Promise<boolean>
   /**
-   * These identities changed (a number change): every link of theirs is forgotten, here and across the fleet.
-   * Returns the identities they were linked to, so their facts can be dropped too.
+   * These identities changed (a number change): every link of theirs is forgotten, here and in Redis. Returns the
+   * identities they were linked to; the caller tells the other gates of all of them (the unlink message).
    */
   unlink(identities: readonly string[]): Promise<string[]>
   /** What another gate published. */
@@ -146,7 +146,6 @@ export function createIdentityLinks(opts: {
           // A BSUID Redis knew linked to a changed number, this gate perhaps too: its link goes here as well.
           if (isBsuid(id)) forgetOne(id)
         }
-        shared.publish({ type: 'unlink', identities: [...identities] })
       }
       for (const id of identities) found.delete(id)
       return [...found]

@@ -113,7 +113,8 @@ describe('a merge while a lookup of another user is asking the upstream', () => 
 
 describe('a streak carried by the merge', () => {
   // Only an accept newer than the unanswered calls ends a streak (streaks.ts lastAtMs). The merge carries the
-  // BSUID's streak to the number stamped "now", so the accept that links them, given after the calls, ends nothing.
+  // BSUID's streak to the number with the time of its last call, so the accept that links them, given after the
+  // calls, still ends it (even though the merge leaves that accept nothing to grant on).
   it('is ended by a fresh accept given after the unanswered calls', async () => {
     const h = await gates.start({
       upstream: 'meta',
