@@ -22,12 +22,16 @@ export interface LookupResult {
   upstreamMs?: number
 }
 
+/** Where a cached decision came from, as the answer says: a webhook or call outcome, or an upstream answer. */
+export const hitSource = (decision: Decision): 'event' | 'cache' =>
+  decision.origin === 'event' ? 'event' : 'cache'
+
 export interface ConsentLookup {
   /**
-   * The cache's answer for a normalized pair, synchronously, or undefined on a miss: the hot path builds
-   * no promise for a hit. Counts the hit. check() gives the same answer for a hit.
+   * The cache's decision for a normalized pair, synchronously, or undefined on a miss: the hot path builds no
+   * promise and no wrapper for a hit (its source is hitSource()). Counts the hit. check() gives the same answer.
    */
-  cached(business: string, user: string): LookupResult | undefined
+  cached(business: string, user: string): Decision | undefined
   /**
    * Decides for a normalized pair. Throws GateError (503) when Kaleyra cannot answer; fails closed. `priority`
    * (default live) is the class a miss waits for the upstream budget in (priorityOf).
@@ -253,20 +257,26 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
   }
 
   /** A grant the dialer must not use: the pair has gone unanswered too often in a row. */
-  function withStreak(key: string, result: LookupResult): LookupResult {
-    if (!result.decision.allowed || !opts.streakBlocked?.(key)) return result
-    return { ...result, decision: { ...result.decision, allowed: false, reason: 'unanswered_streak' } }
+  function streaked(key: string, decision: Decision): Decision {
+    if (!decision.allowed || !opts.streakBlocked?.(key)) return decision
+    return { ...decision, allowed: false, reason: 'unanswered_streak' }
   }
 
-  function cachedByKey(key: string): LookupResult | undefined {
+  function withStreak(key: string, result: LookupResult): LookupResult {
+    const decision = streaked(key, result.decision)
+    return decision === result.decision ? result : { ...result, decision }
+  }
+
+  function hitByKey(key: string): Decision | undefined {
     const hit = cache.get(key)
     if (!hit) return undefined
     opts.observe?.('hit')
-    return withStreak(key, {
-      decision: hit,
-      source: hit.origin === 'event' ? 'event' : 'cache',
-      cache: 'hit',
-    })
+    return streaked(key, hit)
+  }
+
+  function cachedByKey(key: string): LookupResult | undefined {
+    const decision = hitByKey(key)
+    return decision && { decision, source: hitSource(decision), cache: 'hit' }
   }
 
   /**
@@ -292,7 +302,7 @@ export function createConsentLookup(opts: ConsentLookupOptions): ConsentLookup {
   return {
     cached(business, user) {
       const identity = localIdentity(user)
-      return identity === undefined ? undefined : cachedByKey(pairKey(business, identity))
+      return identity === undefined ? undefined : hitByKey(pairKey(business, identity))
     },
     async check(business, user, options) {
       const identity = localIdentity(user) ?? (await identities?.phoneOf(user).catch(() => undefined)) ?? user

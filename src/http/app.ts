@@ -8,6 +8,7 @@ import { invalidRequest } from '../lib/errors.js'
 import { clientErrorHandler, describeValidation, errorHandler, mainValidationError } from './error-handler.js'
 import { createLogger } from '../observability/logger.js'
 import { createMetrics } from '../observability/metrics.js'
+import { createDecisionRecorder } from '../observability/decision-log.js'
 import { GateLogController, requestLoggerFactory } from './request-logging.js'
 import { createGate } from './gate.js'
 import { lazySchemaCompilers } from './lazy-schemas.js'
@@ -67,7 +68,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
 
   await app.register(lifecycle, { close: () => gate.close() })
   // Request decorations come before anything that creates a child scope: each scope copies them when created.
-  await app.register(decisions, { logger, metrics, userNumbers: config.logUserNumbers })
+  const recorder = createDecisionRecorder({ logger, metrics, userNumbers: config.logUserNumbers })
+  await app.register(decisions, { recorder, metrics })
   await app.register(errorEnvelope)
   // Root hooks reach only the route plugins registered after them, and run in this order: a draining gate says so
   // whatever its load, and an overloaded one answers before it hashes a token.
@@ -78,7 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await app.register(docs)
   await app.register(healthRoutes, { lifecycle: app.lifecycle, breaker: gate.breaker, shared: gate.shared })
   await app.register(metricsRoutes, { registry: metrics.registry })
-  await app.register(canCallRoutes, { lookup: gate.lookup, refuses: gate.refuses })
+  await app.register(canCallRoutes, { lookup: gate.lookup, refuses: gate.refuses, recorder })
   await app.register(callOutcomeRoutes, { events: gate.events, streaks: gate.streaks, metrics })
   await app.register(webhookRoutes, { webhooks: config.webhooks, events: gate.events, metrics })
   if (config.adminToken)

@@ -1,6 +1,9 @@
 import pino from 'pino'
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 
+const DEBUG = pino.levels.values.debug!
+const debugOn = (log: FastifyBaseLogger) => (pino.levels.values[log.level] ?? Infinity) <= DEBUG
+
 /**
  * A pino child per request costs the hot path, and only `debug` lines need it: above `debug` requests share the
  * app's logger, and the few lines logged per request (errors, admin actions) name `reqId` themselves.
@@ -10,8 +13,7 @@ export function requestLoggerFactory(
   bindings: pino.Bindings,
   opts: pino.ChildLoggerOptions,
 ): FastifyBaseLogger {
-  const debugOn = (pino.levels.values[logger.level] ?? 0) <= pino.levels.values.debug!
-  return debugOn || opts.level ? logger.child(bindings, opts) : logger
+  return debugOn(logger) || opts.level ? logger.child(bindings, opts) : logger
 }
 
 /**
@@ -19,8 +21,9 @@ export function requestLoggerFactory(
  * the hot path should not pay for two more.
  */
 export class GateLogController extends LogController {
+  // Each line's fields are an object built per request even when the level drops the line: asked first.
   override incomingRequest(request: FastifyRequest): void {
-    request.log.debug({ req: request }, 'incoming request')
+    if (debugOn(request.log)) request.log.debug({ req: request }, 'incoming request')
   }
 
   override requestCompleted(
@@ -33,6 +36,6 @@ export class GateLogController extends LogController {
         { reqId: reply.request.id, res: reply, err: error, ms: reply.elapsedTime },
         'request errored',
       )
-    else reply.log.debug({ res: reply, ms: reply.elapsedTime }, 'request completed')
+    else if (debugOn(reply.log)) reply.log.debug({ res: reply, ms: reply.elapsedTime }, 'request completed')
   }
 }

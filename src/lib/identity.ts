@@ -1,5 +1,5 @@
 import { invalidRequest } from './errors.js'
-import { parsePhone } from './phone.js'
+import { E164, parsePhone } from './phone.js'
 
 /**
  * A business-scoped user id (Meta, 2026): a two-letter country code, a dot, then 1 to 128 letters and digits; a
@@ -11,6 +11,12 @@ const BSUID = /^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$/
 export const isBsuid = (user: string): boolean => user.charCodeAt(0) !== 43 /* + */ && BSUID.test(user)
 
 export type UserParse = { ok: true; value: string; kind: 'phone' | 'bsuid' } | { ok: false; why: string }
+
+/**
+ * Whether a user is written exactly as the gate keeps it (a normalized number or a BSUID), so it needs no parse: the
+ * hot path's test, which allocates nothing. Anything else goes through parseUser(), which normalizes or says why not.
+ */
+export const isKeptUser = (raw: string): boolean => E164.test(raw) || BSUID.test(raw)
 
 /** A user: an E.164 number (normalized as parsePhone does) or a BSUID (kept as written), or why it is neither. */
 export function parseUser(raw: string): UserParse {

@@ -24,7 +24,17 @@ export function maskNumber(user: string): string {
 }
 
 export interface DecisionRecorder {
+  /** An answer a miss or the error handler left as an event (plugins/decisions.ts). */
   record(event: DecisionEvent): void
+  /** A cache hit, from its parts: the hot path builds no event (routes/can-call.ts). */
+  recordHit(
+    allowed: boolean,
+    reason: string,
+    source: string,
+    business: string,
+    user: string,
+    decisionId: string,
+  ): void
 }
 
 /** One info line and one counter increment per answer of /can-call, errors included. */
@@ -41,12 +51,18 @@ export function createDecisionRecorder(opts: {
       const source = 'source' in body ? body.source : 'none'
       opts.metrics.countDecision(body.reason, source)
       writeLine(
-        body,
+        body.decision_id,
+        body.allowed,
+        body.reason,
         source,
         business,
         user === undefined ? undefined : showUser(user),
         upstreamMs === undefined ? undefined : Math.round(upstreamMs),
       )
+    },
+    recordHit(allowed, reason, source, business, user, decisionId) {
+      opts.metrics.countDecision(reason, source)
+      writeLine(decisionId, allowed, reason, source, business, showUser(user), undefined)
     },
   }
 }
@@ -68,7 +84,9 @@ const INFO = pino.levels.values.info!
 export function decisionLineWriter(
   log: Logger,
 ): (
-  body: DecisionBody | ErrorBody,
+  decisionId: string | undefined,
+  allowed: boolean,
+  reason: string,
   source: string,
   business: string | undefined,
   user: string | undefined,
@@ -79,11 +97,11 @@ export function decisionLineWriter(
   const stream = internals[pino.symbols.streamSym]
   // Numbers come from a validated request, ids and reasons from the gate: JSON.stringify is belt and braces.
   const str = JSON.stringify
-  return (body, source, business, user, upstreamMs) => {
+  return (decisionId, allowed, reason, source, business, user, upstreamMs) => {
     if (!log.isLevelEnabled('info')) return
     let line = `{"level":${INFO},"time":${Date.now()}${bindings}`
-    if (body.decision_id !== undefined) line += `,"decision_id":${str(body.decision_id)}`
-    line += `,"allowed":${body.allowed},"reason":${str(body.reason)},"source":${str(source)}`
+    if (decisionId !== undefined) line += `,"decision_id":${str(decisionId)}`
+    line += `,"allowed":${allowed},"reason":${str(reason)},"source":${str(source)}`
     if (business !== undefined) line += `,"business":${str(business)}`
     if (user !== undefined) line += `,"user":${str(user)}`
     if (upstreamMs !== undefined) line += `,"upstream_ms":${upstreamMs}`

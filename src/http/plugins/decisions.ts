@@ -1,18 +1,15 @@
 import type { FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Logger } from 'pino'
-import { createDecisionRecorder } from '../../observability/decision-log.js'
+import type { DecisionRecorder } from '../../observability/decision-log.js'
 import type { GateMetrics } from '../../observability/metrics.js'
 import { addRouteHook } from './route-hooks.js'
 
 interface Options {
-  logger: Logger
+  recorder: DecisionRecorder
   metrics: GateMetrics
-  userNumbers: 'masked' | 'full'
 }
 
-const plugin: FastifyPluginAsync<Options> = async (app, { logger, metrics, userNumbers }) => {
-  const recorder = createDecisionRecorder({ logger, metrics, userNumbers })
+const plugin: FastifyPluginAsync<Options> = async (app, { recorder, metrics }) => {
   app.decorateRequest('decisions', null)
   // After the answer is sent: decision log lines and counters never delay a dialer. One callback hook per route
   // for both, built when the route is: an async hook would cost each request a promise.
@@ -33,5 +30,8 @@ const plugin: FastifyPluginAsync<Options> = async (app, { logger, metrics, userN
   })
 }
 
-/** `request.decisions`, filled by /can-call and the error handler, logged and counted once answered. */
+/**
+ * `request.decisions`, filled by /can-call and the error handler, logged and counted once answered. A cache hit
+ * records itself right after its answer is written (routes/can-call.ts), so it leaves none.
+ */
 export const decisions = fp(plugin, { name: 'consent-gate-decisions', fastify: '5.x' })

@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyReply } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import { errorBody, invalidRequest, toGateError } from '../../lib/errors.js'
-import { requireUser } from '../../lib/identity.js'
-import type { DecisionEvent } from '../../observability/decision-log.js'
-import { requirePhone } from '../../lib/phone.js'
-import { consentOf, retryAtOf } from '../../consent/decide.js'
-import { isoTime } from '../../lib/iso-time.js'
-import { decisionJson, JSON_CONTENT_TYPE } from '../decision-json.js'
-import { priorityOf, type ConsentLookup, type LookupResult } from '../../consent/lookup.js'
+import { isKeptUser, requireUser } from '../../lib/identity.js'
+import type { DecisionEvent, DecisionRecorder } from '../../observability/decision-log.js'
+import { E164, requirePhone } from '../../lib/phone.js'
+import { decisionBody, decisionJson, JSON_CONTENT_TYPE } from '../decision-json.js'
+import { hitSource, priorityOf, type ConsentLookup, type LookupResult } from '../../consent/lookup.js'
 import {
   BatchQuery,
   BatchRequest,
@@ -24,9 +23,9 @@ const BATCH_CONCURRENCY = 100
 const ERROR_RESPONSES = { 400: InvalidRequestBody, 401: UnauthorizedBody, 503: UnavailableBody }
 
 /**
- * Bodies of these routes are built field by field by decisionBody() and errorBody(), never from a foreign
- * object, so the schemas document them and the tests check every answer against them, while the hot path
- * serializes with V8's JSON.stringify: fast-json-stringify runs an ajv validator (date-time formats included)
+ * Bodies of these routes are built field by field by decisionBody(), decisionJson() and errorBody(), never from a
+ * foreign object, so the schemas document them and the tests check every answer against them, while the routes
+ * serialize with V8's JSON.stringify: fast-json-stringify runs an ajv validator (date-time formats included)
  * for each `anyOf` in DecisionBody on every answer (bench/README.md, hit path).
  */
 const serializerCompiler = () => (data: unknown) => JSON.stringify(data)
@@ -39,7 +38,9 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
   lookup: ConsentLookup
   /** Why the upstream cannot be asked about a business (Meta: not in the phone number map): a 400 before anything. */
   refuses?: (business: string) => string | undefined
-}> = async (app, { lookup, refuses }) => {
+  /** The decision log and counters of a cache hit, which leaves no event (plugins/decisions.ts records the rest). */
+  recorder: DecisionRecorder
+}> = async (app, { lookup, refuses, recorder }) => {
   /**
    * Decides one pair, filling `event` as it goes so the decision log sees whatever was reached. A cache hit is
    * answered synchronously (no promise on the hot path); a miss returns the pending answer. Invalid numbers
@@ -57,11 +58,32 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
     if (refused !== undefined) throw invalidRequest(refused)
     const user = (event.user = requireUser('user', rawUser))
     const hit = fresh ? undefined : lookup.cached(business, user)
-    if (hit) return (event.body = decisionBody(hit, business, user))
+    if (hit) return (event.body = decisionBody(hit, hitSource(hit), business, user, randomUUID()))
     return lookup.check(business, user, { fresh, priority }).then((result) => {
       event.upstreamMs = result.upstreamMs
-      return (event.body = decisionBody(result, business, user))
+      return (event.body = bodyOf(result, business, user))
     })
+  }
+
+  /**
+   * The hot path: a cached pair asked as the gate keeps it (a normalized number, a BSUID) is answered and recorded
+   * from the decision itself, with no body or event object: objects that checks keep while they wait (misses,
+   * batches) teach V8 to allocate them in the old generation, and a hit's garbage then went there too (bench/
+   * README.md, hit path). Returns false for anything else (input to normalize or refuse, a miss): the general path
+   * answers that, and says what is wrong.
+   */
+  function answeredFromCache(reply: FastifyReply, business: string, user: string): boolean {
+    if (!E164.test(business) || !isKeptUser(user) || refuses?.(business) !== undefined) return false
+    const decision = lookup.cached(business, user)
+    if (decision === undefined) return false
+    const source = hitSource(decision)
+    const id = randomUUID()
+    // The type provider types send() by the response schema; the string is that schema's JSON (decision-json.ts).
+    const json = decisionJson(decision, source, business, user, id) as unknown as DecisionBody
+    void reply.header('content-type', JSON_CONTENT_TYPE).send(json)
+    // Written: the log line and counters cannot delay the answer.
+    recorder.recordHit(decision.allowed, decision.reason, source, business, user, id)
+    return true
   }
 
   app.get(
@@ -80,20 +102,17 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
       serializerCompiler,
       config: CHECK_ROUTE,
     },
-    // Not async: Fastify sends a plain return value at once, and awaits a promise only on a miss. The body goes
-    // out already written (decision-json.ts): a string with a JSON content type skips Fastify's serializer.
+    // Not async: a hit is answered at once, and a promise is awaited only on a miss. The body goes out already
+    // written: a string with a JSON content type skips Fastify's serializer.
     (req, reply) => {
+      const { query } = req
+      if (query.fresh !== true && answeredFromCache(reply, query.business, query.user)) return
       const event: DecisionEvent = {}
       req.decisions = [event]
-      const { query } = req
       const priority = priorityOf(query.priority, 1)
       const body = answer(event, query.business, query.user, query.fresh === true, priority)
-      // The type provider types send() by the response schema; the string is that schema's JSON (decision-json.ts).
-      const send = (b: DecisionBody) => {
-        void reply.header('content-type', JSON_CONTENT_TYPE).send(decisionJson(b) as unknown as DecisionBody)
-      }
-      if (body instanceof Promise) return body.then(send)
-      send(body)
+      if (body instanceof Promise) return body.then((b) => sendBody(reply, b))
+      sendBody(reply, body)
     },
   )
 
@@ -135,19 +154,11 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
   )
 }
 
-function decisionBody({ decision, source }: LookupResult, business: string, user: string): DecisionBody {
-  return {
-    allowed: decision.allowed,
-    reason: decision.reason,
-    business,
-    user,
-    consent: consentOf(decision),
-    retry_at: retryAtOf(decision),
-    can_request_permission: decision.canRequestPermission ?? null,
-    source,
-    checked_at: isoTime(decision.checkedAtMs),
-    decision_id: randomUUID(),
-  }
+const bodyOf = ({ decision, source }: LookupResult, business: string, user: string): DecisionBody =>
+  decisionBody(decision, source, business, user, randomUUID())
+
+function sendBody(reply: FastifyReply, body: DecisionBody): void {
+  void reply.header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(body) as unknown as DecisionBody)
 }
 
 /**

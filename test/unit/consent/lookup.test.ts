@@ -59,7 +59,7 @@ describe('two lookups of one pair, the later answer a reject', () => {
     clock.advance(10)
     asked[0]!.answer('reject')
     expect((await bulk).decision.allowed).toBe(false)
-    expect(lookup.cached(BUSINESS, USER)?.decision.allowed).not.toBe(true)
+    expect(lookup.cached(BUSINESS, USER)?.allowed).not.toBe(true)
     // The fresh check's accept was asked before the revoke and answers after it: it is asked again.
     clock.advance(10)
     asked[2]!.answer('accept')
@@ -68,7 +68,7 @@ describe('two lookups of one pair, the later answer a reject', () => {
     clock.advance(10)
     asked[3]!.answer('reject')
     expect((await fresh).decision.allowed).toBe(false)
-    expect(lookup.cached(BUSINESS, USER)?.decision.allowed).not.toBe(true)
+    expect(lookup.cached(BUSINESS, USER)?.allowed).not.toBe(true)
   })
 
   it('answers a live check with the bulk answer that arrived after it asked, without asking a third time', async () => {

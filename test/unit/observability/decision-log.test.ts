@@ -30,7 +30,15 @@ describe('decisionLineWriter', () => {
         (body, source, business, user, upstreamMs) => {
           const ours = capture()
           const theirs = capture()
-          decisionLineWriter(ours.log)(body as never, source, business, user, upstreamMs)
+          decisionLineWriter(ours.log)(
+            body.decision_id,
+            body.allowed,
+            body.reason,
+            source,
+            business,
+            user,
+            upstreamMs,
+          )
           theirs.log.info(
             {
               decision_id: body.decision_id,
@@ -52,13 +60,7 @@ describe('decisionLineWriter', () => {
 
   it('writes nothing above info, as pino would', () => {
     const { log, lines } = capture('warn')
-    decisionLineWriter(log)(
-      { allowed: true, reason: 'consent_granted', decision_id: 'x' } as never,
-      'cache',
-      '+1',
-      '+2',
-      1,
-    )
+    decisionLineWriter(log)('x', true, 'consent_granted', 'cache', '+1', '+2', 1)
     expect(lines).toEqual([])
   })
 })
