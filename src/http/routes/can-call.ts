@@ -158,7 +158,7 @@ const bodyOf = ({ decision, source }: LookupResult, business: string, user: stri
   decisionBody(decision, source, business, user, randomUUID())
 
 function sendBody(reply: FastifyReply, body: DecisionBody): void {
-  void reply.header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(body) as unknown as DecisionBody)
+  void reply.header('content-type', JSON_CONTENT_TYPE).send(JSON.stringify(body))
 }
 
 /**
