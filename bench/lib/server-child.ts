@@ -30,10 +30,19 @@ export const BARE_BODY = {
   decision_id: '3f0c9a55-3b1e-4d8e-9a43-0a7d7c1d2b11',
 }
 
-/** A bare Fastify route with logging off: what any Fastify service pays for one small JSON answer. */
-async function buildBare(): Promise<FastifyInstance> {
+/**
+ * A bare Fastify route with logging off: what any Fastify service pays for one small JSON answer. `busyUs`: CPU time
+ * spent per request before answering, to show how this machine's ratio answers to added work (hit path).
+ */
+async function buildBare(busyUs = 0): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
-  app.get('/can-call', async () => BARE_BODY)
+  if (busyUs === 0) app.get('/can-call', async () => BARE_BODY)
+  else
+    app.get('/can-call', async () => {
+      const until = performance.now() + busyUs / 1000
+      while (performance.now() < until);
+      return BARE_BODY
+    })
   return app
 }
 
@@ -42,9 +51,9 @@ let session: Session | undefined
 
 serve({
   /** Listens on 127.0.0.1 port 0. The gate gets exactly the environment a deployment would give it. */
-  async start(kind: ServerKind, env: Record<string, string> = {}) {
+  async start(kind: ServerKind, env: Record<string, string> = {}, busyUs = 0) {
     // buildApp with no deps is what server.ts does: production logger (pino, async, stdout), metrics, shedding.
-    app = kind === 'gate' ? await buildApp(loadConfig(env)) : await buildBare()
+    app = kind === 'gate' ? await buildApp(loadConfig(env)) : await buildBare(busyUs)
     const url = await app.listen({ host: '127.0.0.1', port: 0 })
     return { url, pid: process.pid }
   },

@@ -66,6 +66,8 @@ export interface ServerOptions {
   logFile?: string
   /** Extra node flags for the child, e.g. --cpu-prof. */
   nodeArgs?: string[]
+  /** Bare only: CPU time (µs) its route spends per request before answering. */
+  busyUs?: number
 }
 
 export async function startServer(
@@ -83,7 +85,7 @@ export async function startServer(
   const env = sim
     ? { KALEYRA_SID: sim.sid, KALEYRA_API_KEY: sim.apiKey, KALEYRA_BASE_URL: sim.url, ...opts.env }
     : {}
-  const { url, pid } = await child.call<{ url: string; pid: number }>('start', kind, env)
+  const { url, pid } = await child.call<{ url: string; pid: number }>('start', kind, env, opts.busyUs ?? 0)
   return {
     kind,
     url,

@@ -9,10 +9,17 @@ import { countLogLines, startServer, startSim, warm, type Server } from '../lib/
 import { cpuShare, median } from '../lib/stats.js'
 
 const CONNECTIONS = 100
+/**
+ * CPU time (µs) added to the bare route's requests after the A/B rounds: how much of the ratio a microsecond of
+ * work costs on this machine, where the load generator shares the two cores (bench/README.md, hit path).
+ */
+const BUSY_US = [4, 8] as const
 
 interface Round {
   round: number
   kind: 'gate' | 'bare'
+  /** Bare rounds with work added per request (BUSY_US); 0 for the A/B rounds. */
+  busyUs?: number
   load: LoadResult
   serverCpu: number
   hitRatio?: number
@@ -44,6 +51,15 @@ export async function hitPath(ctx: ScenarioContext): Promise<ScenarioReport> {
     for (let r = 1; r <= rounds; r++) {
       const order = r % 2 ? [gate, bare] : [bare, gate]
       for (const server of order) results.push(await measure(server, r, durationS))
+    }
+    for (const busyUs of BUSY_US) {
+      const busy = await startServer('bare', null, { busyUs })
+      try {
+        await measure(busy, 0, ctx.quick ? 1 : 2)
+        results.push({ ...(await measure(busy, rounds + 1, durationS)), busyUs })
+      } finally {
+        await busy.stop()
+      }
     }
   } finally {
     await Promise.all([gate.stop(), bare.stop(), sim.stop()])
@@ -93,9 +109,11 @@ export async function hitPath(ctx: ScenarioContext): Promise<ScenarioReport> {
 const cpuPerRequestUs = (r: Round) => (r.serverCpu * r.load.wallMs * 1000) / r.load.responses
 
 function summarize(
-  results: Round[],
+  all: Round[],
   info: { durationS: number; decisionLines: number; pairCount: number },
 ): ScenarioReport {
+  const results = all.filter((r) => r.busyUs === undefined)
+  const busy = all.filter((r) => r.busyUs !== undefined)
   const rounds = [...new Set(results.map((r) => r.round))]
   const pick = (round: number, kind: 'gate' | 'bare') =>
     results.find((r) => r.round === round && r.kind === kind)
@@ -171,6 +189,22 @@ function summarize(
       `${gateResponses.toLocaleString('en-US')} gate responses (plus warm-up batches).`,
     '',
     perRound,
+    '',
+    'The same bare route with CPU work added to each request (a busy loop), one round each after the rounds above: ' +
+      'what a microsecond of work per request costs the ratio on this machine, where the load generator shares ' +
+      'the two cores.',
+    '',
+    table(
+      ['bare route', 'req/s', '/ bare (median)', 'server CPU/request', 'p99', '/ bare p99 (median)'],
+      busy.map((r) => [
+        `+ ${r.busyUs} µs of work`,
+        int(r.load.rps),
+        ratio(r.load.rps / rps.bare),
+        `${int(cpuPerRequestUs(r))} µs`,
+        ms(r.load.p99),
+        ratio(r.load.p99 / med('bare', (b) => b.load.p99)),
+      ]),
+    ),
   ].join('\n')
   return {
     title: '1. Hit path',
