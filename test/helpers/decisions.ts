@@ -1,7 +1,10 @@
 import type { Decision } from '../../src/consent/decide.js'
 import type { DecisionReason } from '../../src/schemas/can-call.js'
 
-/** A grant Kaleyra gave at `checkedAtMs`; permanent when `expiresAtMs` is null. */
+/**
+ * A grant Kaleyra gave at `checkedAtMs`; permanent when `expiresAtMs` is null. Without `retryAtMs` and
+ * `canRequestPermission`, as decide() leaves a decision that knows neither.
+ */
 export function allowDecision(checkedAtMs: number, expiresAtMs: number | null): Decision {
   return {
     origin: 'upstream',
@@ -13,8 +16,6 @@ export function allowDecision(checkedAtMs: number, expiresAtMs: number | null): 
     canPerformAction: true,
     checkedAtMs,
     expiresAtMs,
-    retryAtMs: null,
-    canRequestPermission: null,
   }
 }
 
@@ -33,7 +34,5 @@ export function denyDecision(
     canPerformAction: false,
     checkedAtMs,
     expiresAtMs,
-    retryAtMs: null,
-    canRequestPermission: null,
   }
 }
