@@ -41,6 +41,26 @@ describe('decision log', () => {
     expect(h.logs.text()).not.toContain('9876543210')
   })
 
+  it('answers, logs and counts a hit alike whether the pair is asked as kept or written to be normalized', async () => {
+    // The two take different paths through the route: a pair as the gate keeps it is answered from the decision
+    // without building a body (routes/can-call.ts), anything else is parsed first.
+    const h = await gates.start({ consents: CONSENTS, logLevel: 'info' })
+    await h.canCall(USER)
+    const kept = await h.canCall(USER)
+    const written = await h.canCall('+91 98765-43210', '', `(${BUSINESS.slice(0, 3)}) ${BUSINESS.slice(3)}`)
+    await decisionsLogged(h, 3)
+    const withoutId = (o: Record<string, unknown>) => JSON.stringify({ ...o, decision_id: 'x', time: 0 })
+    expect(kept.body.source).toBe('cache')
+    expect(withoutId(written.body)).toBe(withoutId(kept.body))
+    expect(written.body.decision_id).not.toBe(kept.body.decision_id)
+    const [, keptLine, writtenLine] = decisionLines(h)
+    expect(keptLine).toMatchObject({ decision_id: kept.body.decision_id, source: 'cache', user: '***3210' })
+    expect(withoutId(writtenLine ?? {})).toBe(withoutId(keptLine ?? {}))
+    const metrics = (await h.get('/metrics')).body as string
+    expect(metrics).toMatch(/consent_gate_decisions_total\{reason="consent_granted",source="cache"\} 2/)
+    expect(metrics).toMatch(/consent_gate_cache_lookups_total\{result="hit"\} 2/)
+  })
+
   it('logs full user numbers with LOG_USER_NUMBERS=full', async () => {
     const h = await gates.start({ consents: CONSENTS, logLevel: 'info', env: { LOG_USER_NUMBERS: 'full' } })
     await h.canCall(USER)
