@@ -77,7 +77,7 @@ export const checkBusEnvelope = Compile(BusEnvelope)
  * common values shared: for decisions read from Redis.
  */
 export function flatDecision(d: StoredDecision): StoredDecision {
-  const flat: StoredDecision = {
+  return {
     origin: d.origin,
     allowed: d.allowed,
     reason: d.reason,
@@ -87,13 +87,9 @@ export function flatDecision(d: StoredDecision): StoredDecision {
     canPerformAction: d.canPerformAction,
     checkedAtMs: d.checkedAtMs,
     expiresAtMs: d.expiresAtMs,
+    retryAtMs: d.reason === 'action_not_permitted' ? (d.retryAtMs ?? null) : null,
+    canRequestPermission: d.canRequestPermission ?? null,
   }
-  // As decide() makes them (consent/decide.ts, withRetryInfo): the two newest fields only when either is known.
-  const retryAtMs = d.reason === 'action_not_permitted' ? (d.retryAtMs ?? null) : null
-  const canRequestPermission = d.canRequestPermission ?? null
-  return retryAtMs === null && canRequestPermission === null
-    ? flat
-    : { ...flat, retryAtMs, canRequestPermission }
 }
 
 /** Values Kaleyra repeats in every record: one string each for all cached decisions, not one per record. */

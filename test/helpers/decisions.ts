@@ -1,10 +1,7 @@
 import type { Decision } from '../../src/consent/decide.js'
 import type { DecisionReason } from '../../src/schemas/can-call.js'
 
-/**
- * A grant Kaleyra gave at `checkedAtMs`; permanent when `expiresAtMs` is null. Without `retryAtMs` and
- * `canRequestPermission`, as decide() leaves a decision that knows neither.
- */
+/** A grant Kaleyra gave at `checkedAtMs`; permanent when `expiresAtMs` is null. */
 export function allowDecision(checkedAtMs: number, expiresAtMs: number | null): Decision {
   return {
     origin: 'upstream',
@@ -16,6 +13,8 @@ export function allowDecision(checkedAtMs: number, expiresAtMs: number | null): 
     canPerformAction: true,
     checkedAtMs,
     expiresAtMs,
+    retryAtMs: null,
+    canRequestPermission: null,
   }
 }
 
@@ -34,5 +33,7 @@ export function denyDecision(
     canPerformAction: false,
     checkedAtMs,
     expiresAtMs,
+    retryAtMs: null,
+    canRequestPermission: null,
   }
 }

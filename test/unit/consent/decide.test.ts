@@ -92,7 +92,6 @@ describe('decideReason', () => {
 
 describe('decide', () => {
   it('denies with no_consent and no consent details when there are no records', () => {
-    // retryAtMs and canRequestPermission are left out when neither is known (16 bytes a cached pair).
     expect(decide([], NOW)).toEqual({
       origin: 'upstream',
       allowed: false,
@@ -103,6 +102,8 @@ describe('decide', () => {
       canPerformAction: false,
       checkedAtMs: NOW,
       expiresAtMs: null,
+      retryAtMs: null,
+      canRequestPermission: null,
     })
     expect(consentOf(decide([], NOW))).toBeNull()
   })
@@ -119,6 +120,8 @@ describe('decide', () => {
       canPerformAction: true,
       checkedAtMs: NOW,
       expiresAtMs: Date.UTC(2026, 0, 1, 13, 30, 0),
+      retryAtMs: null,
+      canRequestPermission: null,
     })
     expect(consentOf(decision)).toEqual({
       response: 'accept',
@@ -282,7 +285,7 @@ describe('decide: what Meta adds (retry_at, can_request_permission)', () => {
       record({ response: null, canPerformAction: false, retryAtMs: RESET }),
       record({ isPermanent: true, expiresAtMs: null, retryAtMs: RESET }),
     ])
-      expect(decide([r], NOW).retryAtMs ?? null).toBeNull()
+      expect(decide([r], NOW).retryAtMs).toBeNull()
   })
 
   it('never allows on a record with no response, whatever else it says', () => {
