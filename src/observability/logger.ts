@@ -54,7 +54,10 @@ process.once('exit', () => unflushed.forEach((flushSync) => flushSync()))
  * promoted garbage, and most of a cache hit's GC cost (bench/README.md, hit path). Encoded, a line dies young.
  * Nothing is lost on exit: the chunk in hand and sonic-boom's queue are written synchronously then.
  */
-export function logDestination(dest: number | string): DestinationStream {
+export function logDestination(
+  dest: number | string,
+  { flushEveryMs = LOG_FLUSH_MS }: { flushEveryMs?: number } = {},
+): DestinationStream & { flush(done?: (err?: Error) => void): void } {
   const out = pino.destination({ dest, sync: false, contentMode: 'buffer' })
   let chunk = Buffer.allocUnsafeSlow(LOG_CHUNK_BYTES)
   let used = 0
@@ -66,7 +69,7 @@ export function logDestination(dest: number | string): DestinationStream {
     used = 0
     out.write(full as unknown as string)
   }
-  setInterval(flush, LOG_FLUSH_MS).unref()
+  setInterval(flush, flushEveryMs).unref()
   unflushed.add(() => {
     flush()
     try {
@@ -76,6 +79,11 @@ export function logDestination(dest: number | string): DestinationStream {
     }
   })
   return {
+    /** `logger.flush()`: the lines in hand go out now, not at the next period (start-up and shutdown lines). */
+    flush(done?: (err?: Error) => void) {
+      flush()
+      if (done) out.flush(done)
+    },
     write(line: string) {
       if (line.length > MAX_UNITS_PER_CHUNK) {
         flush()

@@ -21,6 +21,20 @@ describe('the log destination (buffered, asynchronous)', () => {
     expect(waited).toBeLessThan(20 * LOG_FLUSH_MS)
   })
 
+  it('writes the lines in hand at once on logger.flush(), without waiting for the period', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'log-')), 'gate.log')
+    // A period no test outlives: only flush() can write these lines.
+    const logger = createLogger('info', logDestination(file, { flushEveryMs: 3_600_000 }))
+    logger.info('Server listening at http://127.0.0.1:8080')
+    logger.info('consent-gate ready')
+    logger.flush()
+    await waitFor(async () => (await lines(file)).length === 2, 5000)
+    expect((await lines(file)).map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
+      'Server listening at http://127.0.0.1:8080',
+      'consent-gate ready',
+    ])
+  })
+
   it('loses no buffered line when the process exits right after logging', async () => {
     const script = `
       const { createLogger, logDestination } = await import(${JSON.stringify(new URL('../../../src/observability/logger.ts', import.meta.url).pathname)})
