@@ -1,11 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { statSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { request } from 'undici'
 import { bundle } from '../../scripts/bundle.js'
 import { createKaleyraSimulator, type KaleyraSimulator } from '../../src/simulator/simulator.js'
 import { grant } from '../helpers/gate.js'
+import { REDIS_URL, freshPrefix } from '../helpers/redis.js'
 import { waitFor } from '../helpers/wait.js'
 
 const SERVER = new URL('../../src/server.ts', import.meta.url).pathname
@@ -85,4 +87,50 @@ describe.each(ENTRIES)('the server process: $name', (entry) => {
     expect({ code, stderr: s.err() }).toEqual({ code: 0, stderr: '' })
     expect(s.out()).not.toContain(sim.apiKey)
   })
+})
+
+describe('the built bundle and its code cache', () => {
+  it('starts from the cache its build filled, and leaves it as it is', async () => {
+    const cache = `${BUNDLE_DIR}gate.cjs.v8-cache`
+    const filled = statSync(cache).mtimeMs
+    sim = createKaleyraSimulator({ consents: [] })
+    await sim.listen(0)
+    args = [`${BUNDLE_DIR}consent-gate.mjs`]
+    const s = startServer({
+      KALEYRA_SID: sim.sid,
+      KALEYRA_API_KEY: sim.apiKey,
+      KALEYRA_BASE_URL: sim.url,
+      PORT: '0',
+    })
+    child = s.proc
+    const url = await listeningUrl(s.out)
+    expect((await request(`${url}/readyz`)).statusCode).toBe(200)
+    s.proc.kill('SIGTERM')
+    const [code] = await once(s.proc, 'exit')
+    expect(code).toBe(0)
+    // A start that did not use the cache writes a new one on its way out.
+    expect(statSync(cache).mtimeMs).toBe(filled)
+  })
+
+  it.runIf(REDIS_URL)(
+    'connects to Redis, whose client is a script of its own beside the bundle',
+    async () => {
+      sim = createKaleyraSimulator({ consents: [] })
+      await sim.listen(0)
+      args = [`${BUNDLE_DIR}consent-gate.mjs`]
+      const s = startServer({
+        KALEYRA_SID: sim.sid,
+        KALEYRA_API_KEY: sim.apiKey,
+        KALEYRA_BASE_URL: sim.url,
+        PORT: '0',
+        REDIS_URL: REDIS_URL!,
+        REDIS_KEY_PREFIX: freshPrefix(),
+      })
+      child = s.proc
+      const url = await listeningUrl(s.out)
+      const shared = async () =>
+        ((await (await request(`${url}/readyz`)).body.json()) as { shared: { mode: string } }).shared.mode
+      await waitFor(async () => (await shared()) === 'connected', 10_000)
+    },
+  )
 })
