@@ -6,9 +6,8 @@
 // dist/bundle/consent-gate.mjs` for stack traces into src/. Then the build stamp, with which `npm start`
 // (scripts/start.mjs) knows whether the bundle is up to date.
 import { spawn } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import { once } from 'node:events'
-import { existsSync, readFileSync, realpathSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, realpathSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build, type Plugin } from 'esbuild'
@@ -55,15 +54,19 @@ const ioredisApart: Plugin = {
   },
 }
 
-/** The loader: Node and src/code-cache.ts only, told which bundle (by its SHA-256) the cache must come from. */
-const loader = (sourceId: string) => `import { fileURLToPath } from 'node:url'
+/** The loader: Node and src/code-cache.ts only. */
+const LOADER = `import { fileURLToPath } from 'node:url'
 import { runWithCodeCache } from './code-cache.ts'
-runWithCodeCache(fileURLToPath(new URL('./gate.cjs', import.meta.url)), { sourceId: '${sourceId}' })
+runWithCodeCache(fileURLToPath(new URL('./gate.cjs', import.meta.url)))
 `
 
+/** What a build writes at the top of its directory, this one's or an earlier one's (ES module chunks). */
+const BUILT = /\.(cjs|mjs)(\.map)?$|\.v8-cache(\..*\.tmp)?$/
+
 export async function bundle(outdir = 'dist/bundle'): Promise<void> {
-  // Nothing of an earlier build stays: a cache or script from other sources is never beside this one.
-  rmSync(outdir, { recursive: true, force: true })
+  // Nothing of an earlier build stays (a cache or chunk from other sources), and nothing else is touched.
+  mkdirSync(outdir, { recursive: true })
+  for (const name of readdirSync(outdir)) if (BUILT.test(name)) rmSync(join(outdir, name), { force: true })
   const common = {
     bundle: true,
     platform: 'node',
@@ -89,12 +92,9 @@ export async function bundle(outdir = 'dist/bundle'): Promise<void> {
     outExtension: { '.js': '.cjs' },
     format: 'cjs',
   })
-  const sourceId = createHash('sha256')
-    .update(readFileSync(`${outdir}/gate.cjs`))
-    .digest('hex')
   await build({
     ...common,
-    stdin: { contents: loader(sourceId), resolveDir: SOURCES, sourcefile: 'consent-gate-loader.mjs' },
+    stdin: { contents: LOADER, resolveDir: SOURCES, sourcefile: 'consent-gate-loader.mjs' },
     outfile: `${outdir}/consent-gate.mjs`,
     format: 'esm',
     sourcemap: false,
@@ -104,10 +104,11 @@ export async function bundle(outdir = 'dist/bundle'): Promise<void> {
 
 /**
  * Starts the built gate once, with credentials that are never used, until it is ready, and stops it: on the way
- * out it writes the code cache, with everything start-up compiled. Without it the first start writes the cache.
+ * out it writes the code cache, with everything start-up compiled. A gate that cannot do that fails the build: it
+ * would not start in production either.
  */
 async function fillCodeCache(outdir: string): Promise<void> {
-  const child = spawn(process.execPath, [`${outdir}/consent-gate.mjs`], {
+  const child = spawn(process.execPath, [join(outdir, 'consent-gate.mjs')], {
     // Only what the gate needs: NODE_OPTIONS or the caller's REDIS_URL would make a cache for another start.
     env: {
       PATH: process.env.PATH,
@@ -119,21 +120,29 @@ async function fillCodeCache(outdir: string): Promise<void> {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
-  const exited = once(child, 'exit')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-  for await (const line of createInterface({ input: child.stdout })) {
-    if (line.includes('"consent-gate ready"')) {
-      child.kill('SIGTERM')
-      break
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('exit', resolve)
+  })
+  // The build's own exit never leaves the trial gate running.
+  const stop = () => child.kill('SIGKILL')
+  process.once('exit', stop)
+  const timer = setTimeout(stop, 30_000)
+  try {
+    for await (const line of createInterface({ input: child.stdout })) {
+      if (line.includes('"consent-gate ready"')) {
+        child.kill('SIGTERM')
+        break
+      }
     }
+    child.stdout.resume()
+    const code = await exited
+    if (code !== 0 || !existsSync(join(outdir, 'gate.cjs.v8-cache')))
+      throw new Error(`bundle: the gate's trial start, which fills its code cache, exited ${code}`)
+  } finally {
+    clearTimeout(timer)
+    process.off('exit', stop)
   }
-  child.stdout.resume()
-  const [code] = (await exited) as [number | null]
-  clearTimeout(timer)
-  if (code !== 0 || !existsSync(`${outdir}/gate.cjs.v8-cache`))
-    process.stderr.write(
-      `bundle: no code cache (the gate's trial start exited ${code}); it starts without one\n`,
-    )
 }
 
 /**

@@ -44,15 +44,19 @@ function writeSource(word: string) {
 }
 
 /** One process that runs the script through the loader: what it printed, and the state of the cache. */
-async function start(opts: { sourceId?: string; cacheFile?: string; nodeArgs?: string[] } = {}) {
-  const options = JSON.stringify({ sourceId: opts.sourceId ?? 'build-1', cacheFile: opts.cacheFile })
+async function start(opts: { cacheFile?: string; nodeArgs?: string[]; exitCode?: number } = {}) {
+  const options = JSON.stringify({ cacheFile: opts.cacheFile })
   const { stdout } = await run(process.execPath, [
     ...(opts.nodeArgs ?? []),
     '--input-type=module',
     '--eval',
     `const { runWithCodeCache } = await import(${JSON.stringify(LOADER)})
-     console.log(JSON.stringify({ state: runWithCodeCache(${JSON.stringify(script)}, ${options}) }))`,
-  ])
+     console.log(JSON.stringify({ state: runWithCodeCache(${JSON.stringify(script)}, ${options}) }))
+     process.exitCode = ${opts.exitCode ?? 0}`,
+  ]).catch((err: { stdout: string; code: number }) => {
+    if (err.code !== opts.exitCode) throw err
+    return err
+  })
   // The script prints while it runs, the loader's state after.
   const [ran, state] = stdout
     .trim()
@@ -73,23 +77,39 @@ describe('runWithCodeCache', () => {
     expect(statSync(cacheFile).mtimeMs).toBe(written)
   })
 
-  it('never uses a cache made from other sources, even of the same length, and replaces it', async () => {
+  it('never uses a cache made from other bytes, even of the same length, and replaces it', async () => {
     await start()
-    writeSource('two') // same length as 'one'
-    expect(await start({ sourceId: 'build-2' })).toMatchObject({ state: 'stale', ran: { word: 'two' } })
-    expect(await start({ sourceId: 'build-2' })).toMatchObject({ state: 'used', ran: { word: 'two' } })
+    writeSource('two') // same length as 'one': all V8 itself would check
+    expect(await start()).toMatchObject({ state: 'stale', ran: { word: 'two' } })
+    expect(await start()).toMatchObject({ state: 'used', ran: { word: 'two' } })
   })
 
-  it('starts from source when the cache is damaged or foreign, and writes a good one', async () => {
+  it('never hands V8 a cache whose bytes changed, and writes a good one', async () => {
     await start()
     const good = readFileSync(cacheFile)
-    // The header intact, V8's part truncated: V8 itself refuses it.
-    writeFileSync(cacheFile, good.subarray(0, good.length >> 1))
-    expect(await start()).toMatchObject({ state: 'rejected', ran: { word: 'one' } })
+    // Bytes flipped in the middle of V8's part, the length kept: a release V8 would run (or crash on) them.
+    const flipped = Buffer.from(good)
+    for (let i = 0; i < 64; i++) flipped[(good.length >> 1) + i]! ^= 0xff
+    writeFileSync(cacheFile, flipped)
+    expect(await start()).toMatchObject({ state: 'damaged', ran: { word: 'one' } })
     expect(await start()).toMatchObject({ state: 'used' })
+    // Cut short, as a crash mid-write could leave it on some file systems.
+    writeFileSync(cacheFile, good.subarray(0, good.length >> 1))
+    expect(await start()).toMatchObject({ state: 'damaged', ran: { word: 'one' } })
     writeFileSync(cacheFile, 'not a cache at all')
     expect(await start()).toMatchObject({ state: 'stale', ran: { word: 'one' } })
     expect(await start()).toMatchObject({ state: 'used' })
+  })
+
+  it('starts from source when V8 refuses the cache (other V8 flags), and writes one for these', async () => {
+    await start({ nodeArgs: ['--stack-size=900'] })
+    expect(await start()).toMatchObject({ state: 'rejected', ran: { word: 'one' } })
+    expect(await start()).toMatchObject({ state: 'used' })
+  })
+
+  it('writes no cache for a start that failed (exit status other than 0)', async () => {
+    expect(await start({ exitCode: 1 })).toMatchObject({ state: 'absent', ran: { word: 'one' } })
+    expect(existsSync(cacheFile)).toBe(false)
   })
 
   it('starts when the cache cannot be written, and leaves no partial file', async () => {
