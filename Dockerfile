@@ -38,7 +38,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # Files stay owned by root and read-only to the process. The bundle leaves @fastify/swagger and
 # @fastify/swagger-ui in node_modules (they read their own files); everything else, package.json included, is in it.
-# Its code cache is only read here: a cache this Node refused would cost the parsing, never the start.
+# Its code cache, filled by the build stage's Node (the same image: a test holds them equal), is only read here;
+# a cache this Node refused would cost the parsing, never the start.
 COPY --from=build /app/dist/bundle ./dist/bundle
 # The gate defaults to 127.0.0.1 outside a container; here it must accept connections from outside.
 ENV HOST=0.0.0.0 PORT=8080

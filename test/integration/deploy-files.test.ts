@@ -63,6 +63,10 @@ describe('Dockerfile', () => {
     expect(buildStage).not.toBe(runtime)
   })
 
+  it('runs on the Node image it builds on: the code cache the build fills is only used by the same Node', () => {
+    expect(runtime.image).toBe(buildStage.image)
+  })
+
   it('builds with `npm ci` and `npm run build` after copying the sources and tsconfigs', () => {
     expect(runs(buildStage)).toMatch(/\bnpm ci\b/)
     const build = instructions(buildStage, 'RUN').find((i) => /\bnpm run build\b/.test(argsOf(i)))
