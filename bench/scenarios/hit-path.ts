@@ -28,48 +28,60 @@ interface Round {
 /**
  * 1. Hit path: the gate with production defaults and 10,000 warm pairs against a bare Fastify route, each in
  * its own child process, driven by autocannon in this process with the same connections and duration,
- * alternately (A/B then B/A) so drift on a noisy machine hits both alike.
+ * alternately (A/B then B/A) so drift on a noisy machine hits both alike. Each round starts both servers afresh:
+ * a process keeps its luck (core placement, heap layout, JIT) for its life, and on this machine that moved the
+ * ratio of the same code by up to 0.2 between processes (bench/README.md, hit path, third pass).
  */
 export async function hitPath(ctx: ScenarioContext): Promise<ScenarioReport> {
   const pairCount = ctx.quick ? 2000 : 10_000
   const durationS = ctx.quick ? 2 : 10
-  const rounds = ctx.quick ? 1 : 3
-  const logFile = path.join(ctx.outDir, 'hit-path-gate.log')
+  const rounds = ctx.quick ? 1 : 5
   const sim = await startSim()
   await sim.seed(consentsFor(0, pairCount, Date.now()))
-  // Production defaults but for the upstream rate budget, which no hit touches: under its 50 requests/s,
-  // warming 10,000 pairs takes minutes (see README).
-  const gate = await startServer('gate', sim, { logFile, env: { UPSTREAM_MAX_RPS: '0' } })
-  const bare = await startServer('bare', null)
   const pairs = Array.from({ length: pairCount }, (_, i) => [businessFor(i), userNumber(i)] as const)
   const paths = Array.from({ length: pairCount }, (_, i) => pairPath(i))
   const results: Round[] = []
+  let decisionLines = 0
   try {
-    await warm(gate.url, pairs)
-    ctx.log(`hit path: warmed ${pairCount} pairs; JIT warm-up`)
-    for (const server of [gate, bare]) await measure(server, 0, ctx.quick ? 1 : 3)
     for (let r = 1; r <= rounds; r++) {
-      const order = r % 2 ? [gate, bare] : [bare, gate]
-      for (const server of order) results.push(await measure(server, r, durationS))
+      const logFile = path.join(ctx.outDir, `hit-path-gate-${r}.log`)
+      // Production defaults but for the upstream rate budget, which no hit touches: under its 50 requests/s,
+      // warming 10,000 pairs takes minutes (see README).
+      const gate = await startServer('gate', sim, { logFile, env: { UPSTREAM_MAX_RPS: '0' } })
+      const bare = await startServer('bare', null)
+      try {
+        await warm(gate.url, pairs)
+        ctx.log(`hit path round ${r}: fresh servers, ${pairCount} pairs warmed; JIT warm-up`)
+        for (const server of [gate, bare]) await measure(server, 0, ctx.quick ? 1 : 3)
+        const order = r % 2 ? [gate, bare] : [bare, gate]
+        for (const server of order) results.push(await measure(server, r, durationS))
+      } finally {
+        await Promise.all([gate.stop(), bare.stop()])
+      }
+      decisionLines += await countLogLines(logFile, 'decision')
     }
     for (const busyUs of BUSY_US) {
       const busy = await startServer('bare', null, { busyUs })
       try {
         await measure(busy, 0, ctx.quick ? 1 : 2)
-        results.push({ ...(await measure(busy, rounds + 1, durationS)), busyUs })
+        results.push({ ...(await measure(busy, rounds + 1, durationS, `bare + ${busyUs} µs`)), busyUs })
       } finally {
         await busy.stop()
       }
     }
   } finally {
-    await Promise.all([gate.stop(), bare.stop(), sim.stop()])
+    await sim.stop()
   }
-  const decisionLines = await countLogLines(logFile, 'decision')
   return summarize(results, { durationS, decisionLines, pairCount })
 
-  async function measure(server: Server, round: number, seconds: number): Promise<Round> {
+  async function measure(
+    server: Server,
+    round: number,
+    seconds: number,
+    label: string = server.kind,
+  ): Promise<Round> {
     // Denies live 30 s (CACHE_NEGATIVE_TTL_SECONDS): re-warm so every round is all hits.
-    if (server.kind === 'gate') await warm(gate.url, pairs)
+    if (server.kind === 'gate') await warm(server.url, pairs)
     const before = await server.stats()
     const metrics = server.kind === 'gate' ? await scrape(server.url) : undefined
     // BENCH_CPU_PROF=1: profile each measured round (bench/out/profiles/, read with bench/profile.ts).
@@ -99,8 +111,9 @@ export async function hitPath(ctx: ScenarioContext): Promise<ScenarioReport> {
       const hits = delta(metrics, now, 'consent_gate_cache_lookups_total', 'result="hit"')
       result.hitRatio = hits / delta(metrics, now, 'consent_gate_cache_lookups_total')
     }
-    if (round > 0)
-      ctx.log(`hit path round ${round} ${server.kind}: ${int(load.rps)} req/s, p99 ${ms(load.p99)}`)
+    if (round > 0) {
+      ctx.log(`hit path round ${round} ${label}: ${int(load.rps)} req/s, p99 ${ms(load.p99)}`)
+    }
     return result
   }
 }
@@ -180,7 +193,8 @@ function summarize(
   const markdown = [
     summary,
     '',
-    `${CONNECTIONS} connections, ${info.durationS} s per round, round 0 is the JIT warm-up (not counted). ` +
+    `${CONNECTIONS} connections, ${info.durationS} s per round; each round starts a fresh gate and a fresh bare server ` +
+      "(warmed, then a JIT warm-up not counted), so no process's luck carries across rounds. " +
       'The gate runs production defaults (decision log at info into a file) but `UPSTREAM_MAX_RPS=0`: no hit ' +
       'touches the upstream budget, which only paces the warming. The bare baseline is Fastify with logging off ' +
       'and one route returning a constant decision-sized body. ' +
