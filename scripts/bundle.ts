@@ -60,13 +60,18 @@ import { runWithCodeCache } from './code-cache.ts'
 runWithCodeCache(fileURLToPath(new URL('./gate.cjs', import.meta.url)))
 `
 
-/** What a build writes at the top of its directory, this one's or an earlier one's (ES module chunks). */
-const BUILT = /\.(cjs|mjs)(\.map)?$|\.v8-cache(\..*\.tmp)?$/
+/**
+ * What a build writes at the top of its directory, this one's or an earlier one's (the ES module chunks before the
+ * code cache), the stamp included: a build that fails must not leave an older stamp saying it is up to date.
+ */
+const BUILT =
+  /^(gate|ioredis)\.cjs(\.map)?$|^(consent-gate|(chunk|server|redis-tier|fleet-budget)-[A-Z0-9]+)\.mjs(\.map)?$|^gate\.cjs\.v8-cache(\..+\.tmp)?$|^build-stamp\.json$/
 
 export async function bundle(outdir = 'dist/bundle'): Promise<void> {
   // Nothing of an earlier build stays (a cache or chunk from other sources), and nothing else is touched.
   mkdirSync(outdir, { recursive: true })
-  for (const name of readdirSync(outdir)) if (BUILT.test(name)) rmSync(join(outdir, name), { force: true })
+  for (const entry of readdirSync(outdir, { withFileTypes: true }))
+    if (entry.isFile() && BUILT.test(entry.name)) rmSync(join(outdir, entry.name), { force: true })
   const common = {
     bundle: true,
     platform: 'node',
@@ -124,9 +129,17 @@ async function fillCodeCache(outdir: string): Promise<void> {
     child.once('error', reject)
     child.once('exit', resolve)
   })
-  // The build's own exit never leaves the trial gate running.
+  // Awaited below; until then a spawn error must not surface as an unhandled rejection.
+  exited.catch(() => undefined)
+  // The build's own end, even by a signal (a cancelled CI job), never leaves the trial gate running.
   const stop = () => child.kill('SIGKILL')
+  const onSignal = (signal: NodeJS.Signals) => {
+    stop()
+    process.kill(process.pid, signal)
+  }
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
   process.once('exit', stop)
+  for (const signal of signals) process.once(signal, onSignal)
   const timer = setTimeout(stop, 30_000)
   try {
     for await (const line of createInterface({ input: child.stdout })) {
@@ -142,6 +155,7 @@ async function fillCodeCache(outdir: string): Promise<void> {
   } finally {
     clearTimeout(timer)
     process.off('exit', stop)
+    for (const signal of signals) process.off(signal, onSignal)
   }
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { statSync } from 'node:fs'
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
 import { request } from 'undici'
 import { bundle } from '../../scripts/bundle.js'
@@ -21,7 +21,13 @@ afterEach(async () => {
   child?.kill('SIGKILL')
   await sim?.close()
 })
-beforeAll(() => bundle(BUNDLE_DIR))
+beforeAll(async () => {
+  // What an earlier build and someone else left there: the build removes the first, never the second.
+  mkdirSync(BUNDLE_DIR, { recursive: true })
+  for (const name of ['server-6XPTJBQX.mjs', 'chunk-ID42DHRN.mjs.map', 'build-stamp.json', 'notes.txt'])
+    writeFileSync(`${BUNDLE_DIR}${name}`, 'old')
+  await bundle(BUNDLE_DIR)
+})
 afterAll(() => rm(BUNDLE_DIR, { recursive: true, force: true }))
 
 /** The sources under tsx, and the bundle `npm run build` makes and `npm start` (and the image) runs. */
@@ -90,6 +96,20 @@ describe.each(ENTRIES)('the server process: $name', (entry) => {
 })
 
 describe('the built bundle and its code cache', () => {
+  it('replaces what an earlier build left, the stamp included, and nothing else', () => {
+    expect(readdirSync(BUNDLE_DIR).sort()).toEqual(
+      [
+        'consent-gate.mjs',
+        'gate.cjs',
+        'gate.cjs.map',
+        'gate.cjs.v8-cache',
+        'ioredis.cjs',
+        'ioredis.cjs.map',
+        'notes.txt',
+      ].sort(),
+    )
+  })
+
   it('starts from the cache its build filled, and leaves it as it is', async () => {
     const cache = `${BUNDLE_DIR}gate.cjs.v8-cache`
     const filled = statSync(cache).mtimeMs

@@ -1,5 +1,14 @@
 import { execFile } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -116,6 +125,21 @@ describe('runWithCodeCache', () => {
     const nowhere = join(dir, 'missing-directory', 'gate.v8-cache')
     expect(await start({ cacheFile: nowhere })).toMatchObject({ state: 'absent', ran: { word: 'one' } })
     expect(readdirSync(dir).sort()).toEqual(['dep.cjs', 'gate.cjs'])
+  })
+
+  it('starts when the cache path is a directory, and leaves no temporary file beside it', async () => {
+    const directory = join(dir, 'a-directory.v8-cache')
+    mkdirSync(directory)
+    expect(await start({ cacheFile: directory })).toMatchObject({ state: 'absent', ran: { word: 'one' } })
+    expect(readdirSync(dir).sort()).toEqual(['a-directory.v8-cache', 'dep.cjs', 'gate.cjs'])
+  })
+
+  it('reads no cache larger than any it writes', async () => {
+    // Sparse: 65 MiB of nothing, read only if the size were not checked first.
+    writeFileSync(cacheFile, '')
+    truncateSync(cacheFile, 65 * 1024 * 1024)
+    expect(await start()).toMatchObject({ state: 'stale', ran: { word: 'one' } })
+    expect(statSync(cacheFile).size).toBeLessThan(64 * 1024 * 1024)
   })
 
   it('leaves the cache alone under --enable-source-maps, where Node loads the script itself', async () => {
