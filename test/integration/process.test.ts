@@ -95,6 +95,22 @@ describe.each(ENTRIES)('the server process: $name', (entry) => {
   })
 })
 
+/** The built bundle against a fresh simulator, listening. */
+async function startBundle(env: Record<string, string> = {}) {
+  sim = createKaleyraSimulator({ consents: [] })
+  await sim.listen(0)
+  args = [`${BUNDLE_DIR}consent-gate.mjs`]
+  const s = startServer({
+    KALEYRA_SID: sim.sid,
+    KALEYRA_API_KEY: sim.apiKey,
+    KALEYRA_BASE_URL: sim.url,
+    PORT: '0',
+    ...env,
+  })
+  child = s.proc
+  return { s, url: await listeningUrl(s.out) }
+}
+
 describe('the built bundle and its code cache', () => {
   it('replaces what an earlier build left, the stamp included, and nothing else', () => {
     expect(readdirSync(BUNDLE_DIR).sort()).toEqual(
@@ -113,17 +129,7 @@ describe('the built bundle and its code cache', () => {
   it('starts from the cache its build filled, and leaves it as it is', async () => {
     const cache = `${BUNDLE_DIR}gate.cjs.v8-cache`
     const filled = statSync(cache).mtimeMs
-    sim = createKaleyraSimulator({ consents: [] })
-    await sim.listen(0)
-    args = [`${BUNDLE_DIR}consent-gate.mjs`]
-    const s = startServer({
-      KALEYRA_SID: sim.sid,
-      KALEYRA_API_KEY: sim.apiKey,
-      KALEYRA_BASE_URL: sim.url,
-      PORT: '0',
-    })
-    child = s.proc
-    const url = await listeningUrl(s.out)
+    const { s, url } = await startBundle()
     expect((await request(`${url}/readyz`)).statusCode).toBe(200)
     s.proc.kill('SIGTERM')
     const [code] = await once(s.proc, 'exit')
@@ -135,19 +141,7 @@ describe('the built bundle and its code cache', () => {
   it.runIf(REDIS_URL)(
     'connects to Redis, whose client is a script of its own beside the bundle',
     async () => {
-      sim = createKaleyraSimulator({ consents: [] })
-      await sim.listen(0)
-      args = [`${BUNDLE_DIR}consent-gate.mjs`]
-      const s = startServer({
-        KALEYRA_SID: sim.sid,
-        KALEYRA_API_KEY: sim.apiKey,
-        KALEYRA_BASE_URL: sim.url,
-        PORT: '0',
-        REDIS_URL: REDIS_URL!,
-        REDIS_KEY_PREFIX: freshPrefix(),
-      })
-      child = s.proc
-      const url = await listeningUrl(s.out)
+      const { url } = await startBundle({ REDIS_URL: REDIS_URL!, REDIS_KEY_PREFIX: freshPrefix() })
       const shared = async () =>
         ((await (await request(`${url}/readyz`)).body.json()) as { shared: { mode: string } }).shared.mode
       await waitFor(async () => (await shared()) === 'connected', 10_000)
