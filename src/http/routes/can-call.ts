@@ -44,7 +44,8 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
   /**
    * Decides one pair, filling `event` as it goes so the decision log sees whatever was reached. A cache hit is
    * answered synchronously (no promise on the hot path); a miss returns the pending answer. Invalid numbers
-   * throw before anything is looked up.
+   * throw before anything is looked up. `missed`: the hot path has just read the cache for this very pair and found
+   * nothing (nothing ran since), so it is not read again here.
    */
   function answer(
     event: DecisionEvent,
@@ -52,12 +53,13 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
     rawUser: string,
     fresh: boolean,
     priority: Priority,
+    missed = false,
   ): DecisionBody | Promise<DecisionBody> {
     const business = (event.business = requirePhone('business', rawBusiness))
     const refused = refuses?.(business)
     if (refused !== undefined) throw invalidRequest(refused)
     const user = (event.user = requireUser('user', rawUser))
-    const hit = fresh ? undefined : lookup.cached(business, user)
+    const hit = fresh || missed ? undefined : lookup.cached(business, user)
     if (hit) return (event.body = decisionBody(hit, hitSource(hit), business, user, randomUUID()))
     return lookup.check(business, user, { fresh, priority }).then((result) => {
       event.upstreamMs = result.upstreamMs
@@ -69,13 +71,17 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
    * The hot path: a cached pair asked as the gate keeps it (a normalized number, a BSUID) is answered and recorded
    * from the decision itself, with no body or event object: objects that checks keep while they wait (misses,
    * batches) teach V8 to allocate them in the old generation, and a hit's garbage then went there too (bench/
-   * README.md, hit path). Returns false for anything else (input to normalize or refuse, a miss): the general path
-   * answers that, and says what is wrong.
+   * README.md, hit path). Otherwise the general path answers, and says what is wrong: `unread` for input to
+   * normalize or refuse, `missed` when the pair is not cached.
    */
-  function answeredFromCache(reply: FastifyReply, business: string, user: string): boolean {
-    if (!E164.test(business) || !isKeptUser(user) || refuses?.(business) !== undefined) return false
+  function answeredFromCache(
+    reply: FastifyReply,
+    business: string,
+    user: string,
+  ): 'answered' | 'missed' | 'unread' {
+    if (!E164.test(business) || !isKeptUser(user) || refuses?.(business) !== undefined) return 'unread'
     const decision = lookup.cached(business, user)
-    if (decision === undefined) return false
+    if (decision === undefined) return 'missed'
     const source = hitSource(decision)
     const id = randomUUID()
     // The type provider types send() by the response schema; the string is that schema's JSON (decision-json.ts).
@@ -83,7 +89,7 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
     void reply.header('content-type', JSON_CONTENT_TYPE).send(json)
     // Written: the log line and counters cannot delay the answer.
     recorder.recordHit(decision.allowed, decision.reason, source, business, user, id)
-    return true
+    return 'answered'
   }
 
   app.get(
@@ -106,11 +112,13 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
     // written: a string with a JSON content type skips Fastify's serializer.
     (req, reply) => {
       const { query } = req
-      if (query.fresh !== true && answeredFromCache(reply, query.business, query.user)) return
+      const cached = query.fresh === true ? 'unread' : answeredFromCache(reply, query.business, query.user)
+      if (cached === 'answered') return
       const event: DecisionEvent = {}
       req.decisions = [event]
       const priority = priorityOf(query.priority, 1)
-      const body = answer(event, query.business, query.user, query.fresh === true, priority)
+      const fresh = query.fresh === true
+      const body = answer(event, query.business, query.user, fresh, priority, cached === 'missed')
       if (body instanceof Promise) return body.then((b) => sendBody(reply, b))
       sendBody(reply, body)
     },
