@@ -1,7 +1,7 @@
 // `npm run build` step 2 (after tsc has type-checked): src/server.ts and what it imports -> one CommonJS script,
 // dist/bundle/gate.cjs, and its loader dist/bundle/consent-gate.mjs (src/code-cache.ts), which runs it from a V8
-// code cache beside it. The build fills that cache by starting the gate once; a start then takes less than a bare
-// Fastify server's (bench scenario 5). ioredis, used only with REDIS_URL, is a script of its own that the gate
+// code cache beside it. The build fills that cache by starting the gate once; a start then takes about as long as a
+// bare Fastify server's (bench scenario 5). ioredis, used only with REDIS_URL, is a script of its own that the gate
 // requires when it connects. Source maps are written beside them: `node --enable-source-maps
 // dist/bundle/consent-gate.mjs` for stack traces into src/. Then the build stamp, with which `npm start`
 // (scripts/start.mjs) knows whether the bundle is up to date.
