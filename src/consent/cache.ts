@@ -67,12 +67,13 @@ export function createDecisionCache(opts: DecisionCacheOptions): DecisionCache {
       dispose: (_v: Decision, _k: string, reason: string) => reason === 'evict' && onEvict(),
     }),
   })
-  // One status object reused by every lookup: no allocation on the hot path.
+  // One status object, and one options object holding it, reused by every lookup: no allocation on the hot path.
   const status: LRUCache.Status<string, Decision> = {}
+  const withStatus = { status }
 
   /** The entry while more than `minRemainingMs` of its lifetime is left, and never an allow past its expiry. */
   function read(key: string, minRemainingMs: number): Decision | undefined {
-    const decision = lru.get(key, { status })
+    const decision = lru.get(key, withStatus)
     if (decision === undefined || (status.remainingTTL ?? 0) <= minRemainingMs) return undefined
     return outlived(decision, clock.now()) ? undefined : decision
   }

@@ -9,8 +9,11 @@ import { clientErrorHandler, describeValidation, errorHandler, mainValidationErr
 import { createLogger } from '../observability/logger.js'
 import { createMetrics } from '../observability/metrics.js'
 import { createDecisionRecorder } from '../observability/decision-log.js'
-import { GateLogController, requestLoggerFactory } from './request-logging.js'
+import { debugOn, GateLogController, requestLoggerFactory } from './request-logging.js'
 import { createGate } from './gate.js'
+import { createBearerCheck } from './auth.js'
+import { createCacheHits } from './cache-hits.js'
+import { createFrontDoor, installFrontDoor } from './front-door.js'
 import { lazySchemaCompilers } from './lazy-schemas.js'
 import { lifecycle } from './plugins/lifecycle.js'
 import { decisions } from './plugins/decisions.js'
@@ -80,10 +83,24 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await app.register(docs)
   await app.register(healthRoutes, { lifecycle: app.lifecycle, breaker: gate.breaker, shared: gate.shared })
   await app.register(metricsRoutes, { registry: metrics.registry })
-  await app.register(canCallRoutes, { lookup: gate.lookup, refuses: gate.refuses, recorder })
+  const hits = createCacheHits({ lookup: gate.lookup, refuses: gate.refuses, recorder })
+  await app.register(canCallRoutes, { lookup: gate.lookup, refuses: gate.refuses, hits })
   await app.register(callOutcomeRoutes, { events: gate.events, streaks: gate.streaks, metrics })
   await app.register(webhookRoutes, { webhooks: config.webhooks, events: gate.events, metrics })
   if (config.adminToken)
     await app.register(adminRoutes, { token: config.adminToken, events: gate.events, metrics })
+
+  // The hooks above, as the door checks them: ready and not draining, not shedding, no per-request debug lines.
+  const overloaded = app.hasDecorator('isUnderPressure') ? () => app.isUnderPressure() : () => false
+  installFrontDoor(
+    app.server,
+    createFrontDoor({
+      hits,
+      open: () => app.lifecycle.state === 'ready' && !overloaded() && !debugOn(logger),
+      authorized: config.apiTokens.length > 0 ? createBearerCheck(config.apiTokens) : undefined,
+      observe: (seconds) => metrics.observeRequest('/can-call', 200, seconds),
+      logger,
+    }),
+  )
   return app
 }

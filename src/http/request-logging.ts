@@ -2,7 +2,8 @@ import pino from 'pino'
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify'
 
 const DEBUG = pino.levels.values.debug!
-const debugOn = (log: FastifyBaseLogger) => (pino.levels.values[log.level] ?? Infinity) <= DEBUG
+/** Whether per-request lines are logged (debug or lower). */
+export const debugOn = (log: FastifyBaseLogger) => (pino.levels.values[log.level] ?? Infinity) <= DEBUG
 
 /**
  * A pino child per request costs the hot path, and only `debug` lines need it: above `debug` requests share the

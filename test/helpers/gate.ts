@@ -56,6 +56,8 @@ export interface HarnessOptions {
   upstream?: 'kaleyra' | 'meta'
   /** More business numbers the Meta gate knows (META_PHONE_NUMBERS). */
   metaNumbers?: string[]
+  /** Runs on the built gate before it listens (a test's own hook, say). */
+  beforeListen?: (gate: App) => void
 }
 
 /** The environment of a gate asking the simulator's Graph API about these business numbers. */
@@ -94,6 +96,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     defaultMetrics: false,
     ...opts.deps,
   })
+  opts.beforeListen?.(gate)
   const url = await gate.listen({ port: 0, host: '127.0.0.1' })
   const get: Harness['get'] = async (path, headers) => {
     const res = await request(`${url}${path}`, { headers })

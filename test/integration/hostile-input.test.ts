@@ -1,9 +1,8 @@
-import { once } from 'node:events'
-import { connect, type Socket } from 'node:net'
 import { request } from 'undici'
 import { describe, expect, it } from 'vitest'
 import { expectContract } from '../helpers/contract.js'
 import { BUSINESS, T0, grant, startHarness, useGates, type Harness } from '../helpers/gate.js'
+import { startRequest } from '../helpers/raw-http.js'
 import { waitFor } from '../helpers/wait.js'
 import { kaleyraBody, metaBody, post, replyMessage, sign } from '../helpers/webhooks.js'
 
@@ -113,36 +112,6 @@ describe('an expiration_timestamp no answer could format', () => {
     expect(res.headers['retry-after']).toBeDefined()
   })
 })
-
-/**
- * A request whose headers are sent up to their last line: Node counts the connection active once it has read the
- * first bytes, so close() keeps it open, and the request itself arrives only when finish() sends the blank line.
- */
-async function startRequest(gate: Harness, path: string) {
-  const head = `GET ${path} HTTP/1.1\r\nHost: gate\r\n`
-  const accepted = once(gate.gate.server, 'connection') as Promise<[Socket]>
-  const socket = connect(Number(new URL(gate.url).port), '127.0.0.1')
-  const [serverSide] = await accepted
-  socket.write(head)
-  // The gate has read the request head.
-  await waitFor(() => serverSide.bytesRead >= Buffer.byteLength(head), 5000, 5)
-  return {
-    destroy: () => socket.destroy(),
-    async finish() {
-      const chunks: Buffer[] = []
-      socket.on('data', (chunk: Buffer) => chunks.push(chunk))
-      const ended = once(socket, 'close')
-      socket.write('\r\n')
-      await ended
-      const [top = '', body = ''] = Buffer.concat(chunks).toString('utf8').split('\r\n\r\n')
-      const [statusLine = '', ...lines] = top.split('\r\n')
-      const headers = Object.fromEntries(
-        lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
-      )
-      return { status: Number(statusLine.split(' ')[1]), headers, body: JSON.parse(body) }
-    },
-  }
-}
 
 describe('a request that arrives while the gate shuts down', () => {
   it('gets the envelope: 503 overloaded, saying so, with Retry-After; /readyz says shutting_down', async () => {

@@ -2,10 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
 import { randomUUID } from 'node:crypto'
 import { errorBody, invalidRequest, toGateError } from '../../lib/errors.js'
-import { isKeptUser, requireUser } from '../../lib/identity.js'
-import type { DecisionEvent, DecisionRecorder } from '../../observability/decision-log.js'
-import { E164, requirePhone } from '../../lib/phone.js'
-import { decisionBody, decisionJson, JSON_CONTENT_TYPE } from '../decision-json.js'
+import { requireUser } from '../../lib/identity.js'
+import type { DecisionEvent } from '../../observability/decision-log.js'
+import { requirePhone } from '../../lib/phone.js'
+import { decisionBody, JSON_CONTENT_TYPE } from '../decision-json.js'
+import { MISSED, UNREAD, type CacheHits } from '../cache-hits.js'
 import { hitSource, priorityOf, type ConsentLookup, type LookupResult } from '../../consent/lookup.js'
 import {
   BatchQuery,
@@ -38,9 +39,9 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
   lookup: ConsentLookup
   /** Why the upstream cannot be asked about a business (Meta: not in the phone number map): a 400 before anything. */
   refuses?: (business: string) => string | undefined
-  /** The decision log and counters of a cache hit, which leaves no event (plugins/decisions.ts records the rest). */
-  recorder: DecisionRecorder
-}> = async (app, { lookup, refuses, recorder }) => {
+  /** A clean cache hit, answered and recorded from the decision itself (the front door answers most of them first). */
+  hits: CacheHits
+}> = async (app, { lookup, refuses, hits }) => {
   /**
    * Decides one pair, filling `event` as it goes so the decision log sees whatever was reached. A cache hit is
    * answered synchronously (no promise on the hot path); a miss returns the pending answer. Invalid numbers
@@ -67,31 +68,6 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
     })
   }
 
-  /**
-   * The hot path: a cached pair asked as the gate keeps it (a normalized number, a BSUID) is answered and recorded
-   * from the decision itself, with no body or event object: objects that checks keep while they wait (misses,
-   * batches) teach V8 to allocate them in the old generation, and a hit's garbage then went there too (bench/
-   * README.md, hit path). Otherwise the general path answers, and says what is wrong: `unread` for input to
-   * normalize or refuse, `missed` when the pair is not cached.
-   */
-  function answeredFromCache(
-    reply: FastifyReply,
-    business: string,
-    user: string,
-  ): 'answered' | 'missed' | 'unread' {
-    if (!E164.test(business) || !isKeptUser(user) || refuses?.(business) !== undefined) return 'unread'
-    const decision = lookup.cached(business, user)
-    if (decision === undefined) return 'missed'
-    const source = hitSource(decision)
-    const id = randomUUID()
-    // The type provider types send() by the response schema; the string is that schema's JSON (decision-json.ts).
-    const json = decisionJson(decision, source, business, user, id) as unknown as DecisionBody
-    void reply.header('content-type', JSON_CONTENT_TYPE).send(json)
-    // Written: the log line and counters cannot delay the answer.
-    recorder.recordHit(decision.allowed, decision.reason, source, business, user, id)
-    return 'answered'
-  }
-
   app.get(
     '/can-call',
     {
@@ -112,13 +88,19 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
     // written: a string with a JSON content type skips Fastify's serializer.
     (req, reply) => {
       const { query } = req
-      const cached = query.fresh === true ? 'unread' : answeredFromCache(reply, query.business, query.user)
-      if (cached === 'answered') return
+      const cached = query.fresh === true ? UNREAD : hits.answer(query.business, query.user)
+      if (typeof cached === 'string') {
+        // The type provider types send() by the response schema; the string is that schema's JSON (decision-json.ts).
+        void reply.header('content-type', JSON_CONTENT_TYPE).send(cached as unknown as DecisionBody)
+        // Written: the log line and counters cannot delay the answer.
+        hits.record()
+        return
+      }
       const event: DecisionEvent = {}
       req.decisions = [event]
       const priority = priorityOf(query.priority, 1)
       const fresh = query.fresh === true
-      const body = answer(event, query.business, query.user, fresh, priority, cached === 'missed')
+      const body = answer(event, query.business, query.user, fresh, priority, cached === MISSED)
       if (body instanceof Promise) return body.then((b) => sendBody(reply, b))
       sendBody(reply, body)
     },
