@@ -40,6 +40,8 @@ export interface AppDeps {
   defaultMetrics?: boolean
   /** Compile every route's schemas before listening, as Fastify does by default (a test proves they all compile). */
   eagerSchemas?: boolean
+  /** false: every request goes to Fastify (a test compares the two paths). Default true. */
+  frontDoor?: boolean
 }
 
 /** Builds the gate without listening: tests and server.ts both start here. */
@@ -84,23 +86,26 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   await app.register(healthRoutes, { lifecycle: app.lifecycle, breaker: gate.breaker, shared: gate.shared })
   await app.register(metricsRoutes, { registry: metrics.registry })
   const hits = createCacheHits({ lookup: gate.lookup, refuses: gate.refuses, recorder })
-  await app.register(canCallRoutes, { lookup: gate.lookup, refuses: gate.refuses, hits })
+  // The hooks above, as the door checks them: ready and not draining, not shedding, no per-request debug lines.
+  const overloaded = app.hasDecorator('isUnderPressure') ? () => app.isUnderPressure() : () => false
+  const door = createFrontDoor({
+    hits,
+    open: () => app.lifecycle.state === 'ready' && !overloaded() && !debugOn(logger),
+    authorized: config.apiTokens.length > 0 ? createBearerCheck(config.apiTokens) : undefined,
+    observe: (seconds) => metrics.observeRequest('/can-call', 200, seconds),
+    logger,
+  })
+  await app.register(canCallRoutes, {
+    lookup: gate.lookup,
+    refuses: gate.refuses,
+    hits,
+    missedAtDoor: (raw) => door.missed(raw),
+  })
   await app.register(callOutcomeRoutes, { events: gate.events, streaks: gate.streaks, metrics })
   await app.register(webhookRoutes, { webhooks: config.webhooks, events: gate.events, metrics })
   if (config.adminToken)
     await app.register(adminRoutes, { token: config.adminToken, events: gate.events, metrics })
 
-  // The hooks above, as the door checks them: ready and not draining, not shedding, no per-request debug lines.
-  const overloaded = app.hasDecorator('isUnderPressure') ? () => app.isUnderPressure() : () => false
-  installFrontDoor(
-    app.server,
-    createFrontDoor({
-      hits,
-      open: () => app.lifecycle.state === 'ready' && !overloaded() && !debugOn(logger),
-      authorized: config.apiTokens.length > 0 ? createBearerCheck(config.apiTokens) : undefined,
-      observe: (seconds) => metrics.observeRequest('/can-call', 200, seconds),
-      logger,
-    }),
-  )
+  if (deps.frontDoor !== false) installFrontDoor(app.server, door)
   return app
 }

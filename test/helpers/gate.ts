@@ -86,7 +86,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     KALEYRA_API_KEY: sim.apiKey,
     KALEYRA_BASE_URL: sim.url,
     UPSTREAM_TIMEOUT_MS: '300',
-    LOG_LEVEL: opts.logLevel ?? 'debug',
+    LOG_LEVEL: opts.logLevel ?? 'info',
     ...(opts.upstream === 'meta' && metaEnv(sim, [BUSINESS, ...(opts.metaNumbers ?? [])])),
     ...opts.env,
   })

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply } from 'fastify'
+import type { IncomingMessage } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { errorBody, invalidRequest, toGateError } from '../../lib/errors.js'
 import { requireUser } from '../../lib/identity.js'
@@ -41,7 +42,9 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
   refuses?: (business: string) => string | undefined
   /** A clean cache hit, answered and recorded from the decision itself (the front door answers most of them first). */
   hits: CacheHits
-}> = async (app, { lookup, refuses, hits }) => {
+  /** Whether the front door just found this request's pair uncached (front-door.ts): not read again here. */
+  missedAtDoor?: (raw: IncomingMessage) => boolean
+}> = async (app, { lookup, refuses, hits, missedAtDoor }) => {
   /**
    * Decides one pair, filling `event` as it goes so the decision log sees whatever was reached. A cache hit is
    * answered synchronously (no promise on the hot path); a miss returns the pending answer. Invalid numbers
@@ -88,7 +91,12 @@ export const canCallRoutes: FastifyPluginAsyncTypebox<{
     // written: a string with a JSON content type skips Fastify's serializer.
     (req, reply) => {
       const { query } = req
-      const cached = query.fresh === true ? UNREAD : hits.answer(query.business, query.user)
+      const cached =
+        query.fresh === true
+          ? UNREAD
+          : missedAtDoor?.(req.raw)
+            ? MISSED
+            : hits.answer(query.business, query.user)
       if (typeof cached === 'string') {
         // The type provider types send() by the response schema; the string is that schema's JSON (decision-json.ts).
         void reply.header('content-type', JSON_CONTENT_TYPE).send(cached as unknown as DecisionBody)
