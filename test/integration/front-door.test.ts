@@ -2,7 +2,15 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { App } from '../../src/http/app.js'
 import { expectContract } from '../helpers/contract.js'
-import { BUSINESS, grant, reject, startHarness, useGates, type Harness } from '../helpers/gate.js'
+import {
+  BUSINESS,
+  grant,
+  reject,
+  startHarness,
+  useGates,
+  type Harness,
+  type HarnessOptions,
+} from '../helpers/gate.js'
 import { rawGet, startRequest, type RawResponse } from '../helpers/raw-http.js'
 import { waitFor } from '../helpers/wait.js'
 
@@ -26,6 +34,13 @@ function countFastify(counter: { n: number }) {
       if (req.url.startsWith('/can-call')) counter.n++
       done()
     })
+}
+
+/** A gate holding a grant of GRANTED, with a count of the checks Fastify saw. */
+async function startCounted(opts: HarnessOptions = {}) {
+  const fastify = { n: 0 }
+  const h = await gates.start({ consents: [grant(GRANTED)], beforeListen: countFastify(fastify), ...opts })
+  return { h, fastify }
 }
 
 /** The gate's answer through Fastify alone: inject() never reaches the server, so never the door. */
@@ -54,12 +69,7 @@ function sample(text: string, name: string, labels: string): number {
 
 describe('the front door (cache hits answered before Fastify)', () => {
   it('answers a cached check without Fastify: the same bytes, log line and metrics as the route', async () => {
-    const fastify = { n: 0 }
-    const h = await gates.start({
-      consents: [grant(GRANTED)],
-      logLevel: 'info',
-      beforeListen: countFastify(fastify),
-    })
+    const { h, fastify } = await startCounted()
     // The miss goes to Fastify (and Kaleyra); the hit after it does not.
     expect((await h.canCall(GRANTED)).body.source).toBe('upstream')
     expect(fastify.n).toBe(1)
@@ -186,11 +196,8 @@ describe('the front door (cache hits answered before Fastify)', () => {
   }, 60_000)
 
   it('passes every check to Fastify while per-request lines are logged (LOG_LEVEL=debug)', async () => {
-    const fastify = { n: 0 }
-    const h = await gates.start({
-      consents: [grant(GRANTED)],
+    const { h, fastify } = await startCounted({
       logLevel: 'debug',
-      beforeListen: countFastify(fastify),
     })
     await h.canCall(GRANTED)
     expect((await rawGet(h, checkPath(GRANTED))).body.source).toBe('cache')
@@ -199,12 +206,8 @@ describe('the front door (cache hits answered before Fastify)', () => {
   })
 
   it('lets Fastify refuse a caller without a token, and answers one with it', async () => {
-    const fastify = { n: 0 }
-    const h = await gates.start({
-      consents: [grant(GRANTED)],
-      logLevel: 'info',
+    const { h, fastify } = await startCounted({
       env: { GATE_API_TOKENS: TOKEN },
-      beforeListen: countFastify(fastify),
     })
     const auth = { authorization: `Bearer ${TOKEN}` }
     expect((await h.get(checkPath(GRANTED), auth)).status).toBe(200)
@@ -221,12 +224,7 @@ describe('the front door (cache hits answered before Fastify)', () => {
   })
 
   it('leaves a HEAD, fresh=true and a check with a body (sized or chunked) to Fastify', async () => {
-    const fastify = { n: 0 }
-    const h = await gates.start({
-      consents: [grant(GRANTED)],
-      logLevel: 'info',
-      beforeListen: countFastify(fastify),
-    })
+    const { h, fastify } = await startCounted()
     await h.canCall(GRANTED)
     expect((await fetch(`${h.url}${checkPath(GRANTED)}`, { method: 'HEAD' })).status).toBe(200)
     expect((await h.canCall(GRANTED, '&fresh=true')).body.source).toBe('upstream')
@@ -243,7 +241,7 @@ describe('the front door (cache hits answered before Fastify)', () => {
   })
 
   it('stands aside while the gate shuts down: the check gets the draining envelope', async () => {
-    const h = await startHarness({ consents: [grant(GRANTED)], logLevel: 'info' })
+    const h = await startHarness({ consents: [grant(GRANTED)] })
     await h.canCall(GRANTED)
     const check = await startRequest(h, checkPath(GRANTED))
     const closed = h.gate.close()
@@ -263,7 +261,6 @@ describe('the front door (cache hits answered before Fastify)', () => {
   it('stands aside while the gate sheds load: a cached check gets 503 overloaded', async () => {
     const h = await gates.start({
       consents: [grant(GRANTED)],
-      logLevel: 'info',
       env: { SHED_MAX_EVENT_LOOP_DELAY_MS: '20' },
       deps: { shedSampleIntervalMs: 25 },
     })
