@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { parseCheckTarget } from '../../../src/http/front-door.js'
+import { once } from 'node:events'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import pino from 'pino'
+import type { CacheHits } from '../../../src/http/cache-hits.js'
+import { createFrontDoor, installFrontDoor, parseCheckTarget } from '../../../src/http/front-door.js'
 
 describe('parseCheckTarget', () => {
   it('reads a business and a user, in either order, decoding escapes', () => {
@@ -28,5 +33,63 @@ describe('parseCheckTarget', () => {
       '/can-call?Business=%2B918000000001&user=%2B919000000001',
     ])
       expect(parseCheckTarget(url), url).toBeUndefined()
+  })
+})
+
+describe('createFrontDoor', () => {
+  const CHECK = '/can-call?business=%2B918000000001&user=%2B919000000001'
+
+  /** A server with the door in front of a stand-in for Fastify, which answers 299 and counts what it got. */
+  async function serve(hits: CacheHits) {
+    const errors: string[] = []
+    const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) })
+    const door = createFrontDoor({ hits, open: () => true, observe: () => undefined, logger })
+    let passedOn = 0
+    const server = http.createServer((_req, res) => {
+      passedOn++
+      res.writeHead(299).end()
+    })
+    installFrontDoor(server, door)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const { port } = server.address() as AddressInfo
+    return {
+      errors,
+      passedOn: () => passedOn,
+      get: (path: string) => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status),
+      close: () => new Promise((resolve) => server.close(resolve)),
+    }
+  }
+
+  it('passes the request on, having written nothing, when the hit throws', async () => {
+    const s = await serve({
+      answer: () => {
+        throw new Error('lookup failed')
+      },
+      record: () => undefined,
+    })
+    try {
+      expect(await s.get(CHECK)).toBe(299)
+      expect(s.passedOn()).toBe(1)
+      expect(s.errors.join('')).toContain('answering a cache hit failed')
+    } finally {
+      await s.close()
+    }
+  })
+
+  it('keeps the answer it sent when recording it throws, and says so in the log', async () => {
+    const s = await serve({
+      answer: () => '{"allowed":true}',
+      record: () => {
+        throw new Error('log failed')
+      },
+    })
+    try {
+      expect(await s.get(CHECK)).toBe(200)
+      expect(s.passedOn()).toBe(0)
+      expect(s.errors.join('')).toContain('recording a cache hit failed')
+    } finally {
+      await s.close()
+    }
   })
 })
