@@ -61,33 +61,30 @@ describe('createFrontDoor', () => {
     }
   }
 
-  it('passes the request on, having written nothing, when the hit throws', async () => {
-    const s = await serve({
-      answer: () => {
-        throw new Error('lookup failed')
-      },
-      record: () => undefined,
-    })
+  const fail = (what: string) => () => {
+    throw new Error(what)
+  }
+  it.each([
+    {
+      when: 'passes the request on, having written nothing, when the hit throws',
+      hits: { answer: fail('lookup failed'), record: () => undefined },
+      status: 299,
+      passedOn: 1,
+      logged: 'answering a cache hit failed',
+    },
+    {
+      when: 'keeps the answer it sent when recording it throws, and says so in the log',
+      hits: { answer: () => '{"allowed":true}', record: fail('log failed') },
+      status: 200,
+      passedOn: 0,
+      logged: 'recording a cache hit failed',
+    },
+  ])('$when', async ({ hits, status, passedOn, logged }) => {
+    const s = await serve(hits)
     try {
-      expect(await s.get(CHECK)).toBe(299)
-      expect(s.passedOn()).toBe(1)
-      expect(s.errors.join('')).toContain('answering a cache hit failed')
-    } finally {
-      await s.close()
-    }
-  })
-
-  it('keeps the answer it sent when recording it throws, and says so in the log', async () => {
-    const s = await serve({
-      answer: () => '{"allowed":true}',
-      record: () => {
-        throw new Error('log failed')
-      },
-    })
-    try {
-      expect(await s.get(CHECK)).toBe(200)
-      expect(s.passedOn()).toBe(0)
-      expect(s.errors.join('')).toContain('recording a cache hit failed')
+      expect(await s.get(CHECK)).toBe(status)
+      expect(s.passedOn()).toBe(passedOn)
+      expect(s.errors.join('')).toContain(logged)
     } finally {
       await s.close()
     }
