@@ -50,6 +50,7 @@ export interface HarnessOptions {
   env?: Record<string, string>
   consents?: SimConsent[]
   sim?: KaleyraSimulator
+  /** LOG_LEVEL; default info, as in production (cached checks then go through the front door). */
   logLevel?: string
   deps?: AppDeps
   /** meta: the gate asks the simulator's Graph API, with BUSINESS (and `metaNumbers`) in META_PHONE_NUMBERS. */

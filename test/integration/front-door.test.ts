@@ -44,12 +44,8 @@ async function startCounted(opts: HarnessOptions = {}) {
 }
 
 /** The gate's answer through Fastify alone: inject() never reaches the server, so never the door. */
-async function viaFastify(
-  h: Harness,
-  path: string,
-  headers: Record<string, string> = {},
-): Promise<RawResponse> {
-  const res = await h.gate.inject({ method: 'GET', url: path, headers })
+async function viaFastify(h: Harness, path: string): Promise<RawResponse> {
+  const res = await h.gate.inject({ method: 'GET', url: path })
   const lines = Object.entries(res.headers).map(([k, v]) => `${k}: ${String(v)}`)
   return { status: res.statusCode, lines, headers: res.headers as Record<string, string>, body: res.json() }
 }
@@ -59,9 +55,6 @@ const decisionLines = (h: Harness) =>
 const withoutId = ({ decision_id: _id, ...rest }: Record<string, unknown>) => rest
 const withoutLineId = ({ decision_id: _id, time: _time, ...rest }: Record<string, unknown>) => rest
 
-async function metricsText(h: Harness): Promise<string> {
-  return (await h.get('/metrics')).body as string
-}
 function sample(text: string, name: string, labels: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`))
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1))
@@ -106,7 +99,7 @@ describe('the front door (cache hits answered before Fastify)', () => {
     expect(doorLine).toMatchObject({ decision_id: door.body.decision_id, user: '***0001', source: 'cache' })
     expect(withoutLineId(doorLine)).toEqual(withoutLineId(routeLine))
 
-    const text = await metricsText(h)
+    const text = (await h.get('/metrics')).body as string
     const route200 = 'route="/can-call",status_code="200"'
     expect(sample(text, 'consent_gate_http_request_duration_seconds_count', route200)).toBe(3)
     expect(sample(text, 'consent_gate_decisions_total', 'reason="consent_granted",source="cache"')).toBe(2)
