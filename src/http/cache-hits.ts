@@ -15,10 +15,10 @@ export const UNREAD = Symbol('unread')
 export interface CacheHits {
   /**
    * The answer to a pair asked as the gate keeps it (an E.164 number, a BSUID) whose decision is cached: its JSON,
-   * byte for byte what the general path would send. Call record() right after sending it.
+   * byte for byte what the general path would send. Call record() next, before the next answer.
    */
   answer(business: string, user: string): string | typeof MISSED | typeof UNREAD
-  /** The decision log line and counters of the answer just given: after it is sent, so they never delay it. */
+  /** The decision log line and counters of the answer just given (the route: after it is sent; the door: at once). */
   record(): void
 }
 
@@ -35,7 +35,7 @@ export function createCacheHits(opts: {
 }): CacheHits {
   const { lookup, refuses, recorder } = opts
   // The last answer, for record(): kept here rather than in an object per hit. Nothing runs between answer() and
-  // record() but the write of the answer.
+  // record() but, on the route's path, the write of the answer.
   let decision: Decision | undefined
   let source: DecisionSource = 'cache'
   let business = ''

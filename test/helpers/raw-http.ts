@@ -61,3 +61,33 @@ export async function startRequest(gate: Harness, path: string) {
     },
   }
 }
+
+/**
+ * GETs sent pipelined, in one write on one connection (the last with `Connection: close`), and their answers in
+ * the order they came, split by content-length.
+ */
+export async function rawPipelined(gate: Harness, paths: string[]): Promise<RawResponse[]> {
+  const socket = connect(Number(new URL(gate.url).port), '127.0.0.1')
+  const chunks: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  const ended = once(socket, 'close')
+  const last = paths.length - 1
+  socket.write(
+    paths
+      .map((p, i) => `GET ${p} HTTP/1.1\r\nHost: gate\r\n${i === last ? 'Connection: close\r\n' : ''}\r\n`)
+      .join(''),
+  )
+  await ended
+  const raw = Buffer.concat(chunks)
+  const answers: RawResponse[] = []
+  for (let at = 0; at < raw.length;) {
+    const headEnd = raw.indexOf('\r\n\r\n', at)
+    if (headEnd < 0)
+      throw new Error(`a truncated answer after ${answers.length}: ${raw.subarray(at).toString()}`)
+    const head = parseRaw(raw.subarray(at, headEnd).toString('utf8'))
+    const bodyEnd = headEnd + 4 + Number(head.headers['content-length'] ?? 0)
+    answers.push(parseRaw(raw.subarray(at, bodyEnd).toString('utf8')))
+    at = bodyEnd
+  }
+  return answers
+}

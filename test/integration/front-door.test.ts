@@ -11,7 +11,7 @@ import {
   type Harness,
   type HarnessOptions,
 } from '../helpers/gate.js'
-import { rawGet, startRequest, type RawResponse } from '../helpers/raw-http.js'
+import { rawGet, rawPipelined, startRequest, type RawResponse } from '../helpers/raw-http.js'
 import { waitFor } from '../helpers/wait.js'
 
 const GRANTED = '+919000000001'
@@ -196,6 +196,38 @@ describe('the front door (cache hits answered before Fastify)', () => {
     expect((await rawGet(h, checkPath(GRANTED))).body.source).toBe('cache')
     expect(fastify.n).toBe(2)
     expect(h.logs.lines.filter((l) => l.includes('"msg":"request completed"'))).toHaveLength(2)
+  })
+
+  it('keeps pipelined answers in order: hits it holds to the end of the loop turn around misses Fastify answers', async () => {
+    const { h, fastify } = await startCounted({ consents: [grant(GRANTED), reject(REJECTED)] })
+    for (const user of [GRANTED, REJECTED]) expect((await h.canCall(user)).body.source).toBe('upstream')
+    const seen = fastify.n
+    // Hit, miss (Kaleyra, later), hit, invalid (400 at once), hit: all read in one turn, answered in order.
+    const users = [GRANTED, NO_RECORD, REJECTED, 'not-a-number', GRANTED]
+    const answers = await rawPipelined(
+      h,
+      users.map((u) => checkPath(u)),
+    )
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 400, 200])
+    expect(answers.map((a) => a.body.user)).toEqual([GRANTED, NO_RECORD, REJECTED, undefined, GRANTED])
+    expect(answers.map((a) => a.body.source)).toEqual(['cache', 'upstream', 'cache', undefined, 'cache'])
+    expect(answers.map((a) => a.body.allowed)).toEqual([true, false, false, false, true])
+    expect(new Set(answers.map((a) => a.body.decision_id)).size).toBe(5)
+    // The miss and the invalid one went through Fastify; the three hits did not.
+    expect(fastify.n - seen).toBe(2)
+  })
+
+  it('sends every answer it holds to its own caller: many connections in one turn', async () => {
+    const { h, fastify } = await startCounted({ consents: [grant(GRANTED), reject(REJECTED)] })
+    for (const user of [GRANTED, REJECTED]) await h.canCall(user)
+    const seen = fastify.n
+    const users = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? REJECTED : GRANTED))
+    const answers = await Promise.all(users.map((u) => rawGet(h, checkPath(u))))
+    expect(answers.map((a) => [a.status, a.body.user, a.body.allowed])).toEqual(
+      users.map((u) => [200, u, u === GRANTED]),
+    )
+    expect(fastify.n).toBe(seen)
+    await waitFor(() => decisionLines(h).length >= 62, 5000, 5)
   })
 
   it('lets Fastify refuse a caller without a token, and answers one with it', async () => {

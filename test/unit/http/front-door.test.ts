@@ -4,7 +4,12 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import pino from 'pino'
 import type { CacheHits } from '../../../src/http/cache-hits.js'
-import { createFrontDoor, installFrontDoor, parseCheckTarget } from '../../../src/http/front-door.js'
+import {
+  createFrontDoor,
+  installFrontDoor,
+  MAX_HELD_ANSWERS,
+  parseCheckTarget,
+} from '../../../src/http/front-door.js'
 
 describe('parseCheckTarget', () => {
   it('reads a business and a user, in either order, decoding escapes', () => {
@@ -88,5 +93,72 @@ describe('createFrontDoor', () => {
     } finally {
       await s.close()
     }
+  })
+
+  describe('answers held to the end of the loop turn', () => {
+    /** A response that records what was sent to it; `throws` makes its writeHead fail. */
+    function fakeResponse(throws = false) {
+      const sent: string[] = []
+      let destroyed = false
+      const res = {
+        writeHead() {
+          if (throws) throw new Error('cannot write')
+          return res
+        },
+        end: (body: string) => void sent.push(body),
+        destroy: () => void (destroyed = true),
+      }
+      return { res: res as unknown as http.ServerResponse, sent, destroyed: () => destroyed }
+    }
+    const request = () => ({ method: 'GET', url: CHECK, headers: {} }) as unknown as http.IncomingMessage
+    const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
+    function door(opts: { observe?: () => void } = {}) {
+      const errors: string[] = []
+      const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) })
+      let n = 0
+      const hits: CacheHits = { answer: () => `{"n":${++n}}`, record: () => undefined }
+      const d = createFrontDoor({
+        hits,
+        open: () => true,
+        observe: opts.observe ?? (() => undefined),
+        logger,
+      })
+      return { d, errors }
+    }
+
+    it('sends them after the turn, each its own; a failing send closes only its connection', async () => {
+      const { d, errors } = door()
+      const [first, failing, last] = [fakeResponse(), fakeResponse(true), fakeResponse()]
+      for (const r of [first, failing, last]) expect(d.handle(request(), r.res)).toBe(true)
+      expect(first.sent).toEqual([])
+      await nextTurn()
+      expect([first.sent, failing.sent, last.sent]).toEqual([['{"n":1}'], [], ['{"n":3}']])
+      expect([first.destroyed(), failing.destroyed(), last.destroyed()]).toEqual([false, true, false])
+      expect(errors.join('')).toContain('sending a cache hit failed')
+    })
+
+    it(`sends at once when ${MAX_HELD_ANSWERS} are held`, async () => {
+      const { d } = door()
+      const responses = Array.from({ length: MAX_HELD_ANSWERS + 1 }, () => fakeResponse())
+      for (const r of responses) d.handle(request(), r.res)
+      expect(responses.filter((r) => r.sent.length === 1)).toHaveLength(MAX_HELD_ANSWERS)
+      expect(responses.at(-1)!.sent).toEqual([])
+      await nextTurn()
+      expect(responses.at(-1)!.sent).toEqual([`{"n":${MAX_HELD_ANSWERS + 1}}`])
+    })
+
+    it('keeps an answer sent when observing its duration throws, and says so in the log', async () => {
+      const { d, errors } = door({
+        observe: () => {
+          throw new Error('histogram failed')
+        },
+      })
+      const [a, b] = [fakeResponse(), fakeResponse()]
+      d.handle(request(), a.res)
+      d.handle(request(), b.res)
+      await nextTurn()
+      expect([a.sent, b.sent]).toEqual([['{"n":1}'], ['{"n":2}']])
+      expect(errors.join('')).toContain('recording a cache hit failed')
+    })
   })
 })
