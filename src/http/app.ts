@@ -91,6 +91,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<App>
   const door = createFrontDoor({
     hits,
     open: () => app.lifecycle.state === 'ready' && !overloaded() && !debugOn(logger),
+    closing: () => app.lifecycle.state === 'shutting_down',
     authorized: config.apiTokens.length > 0 ? createBearerCheck(config.apiTokens) : undefined,
     observe: (seconds) => metrics.observeRequest('/can-call', 200, seconds),
     logger,

@@ -50,6 +50,11 @@ export interface FrontDoorOptions {
   open: () => boolean
   /** With GATE_API_TOKENS: whether the Authorization header holds a token. A refused caller goes to Fastify (401). */
   authorized?: (authorization: string | undefined) => boolean
+  /**
+   * Whether the gate is shutting down: an answer held since before then closes its connection, as Fastify's answers
+   * do while draining (plugins/draining.ts), so a keep-alive caller cannot hold close() open.
+   */
+  closing?: () => boolean
   /** The request-duration histogram's observation for an answered check (seconds). */
   observe: (seconds: number) => void
   logger: Logger
@@ -87,7 +92,7 @@ export const MAX_HELD_ANSWERS = 1024
  * difference to bare Fastify (bench/README.md, hit path, fifth pass).
  */
 export function createFrontDoor(opts: FrontDoorOptions): FrontDoor {
-  const { hits, open, authorized, observe, logger } = opts
+  const { hits, open, closing, authorized, observe, logger } = opts
   // Requests, not pairs: a WeakSet forgets each with its request.
   const misses = new WeakSet<IncomingMessage>()
   // Decided answers not yet sent: response, JSON, start time; three slots each, so holding one allocates nothing.
@@ -95,7 +100,11 @@ export function createFrontDoor(opts: FrontDoorOptions): FrontDoor {
   let sendScheduled = false
 
   function send(res: ServerResponse, json: string, started: number): void {
+    // The caller left while its answer was held: nothing to send, no answer to time. (A pipelined answer waiting
+    // for the one before it has no socket yet; Node drops it if the connection goes.)
+    if (res.destroyed || res.socket?.destroyed === true) return
     try {
+      if (closing?.() === true) res.shouldKeepAlive = false
       // The headers Fastify writes for the route's string answer, in its order (a test compares the bytes).
       res.writeHead(200, [
         'content-type',
@@ -122,8 +131,13 @@ export function createFrontDoor(opts: FrontDoorOptions): FrontDoor {
     sendScheduled = false
     // Taken whole first: a send that re-enters the door (it cannot today) would start a new batch.
     const batch = held.splice(0, held.length)
-    for (let i = 0; i < batch.length; i += 3)
-      send(batch[i] as ServerResponse, batch[i + 1] as string, batch[i + 2] as number)
+    for (let i = 0; i < batch.length; i += 3) {
+      try {
+        send(batch[i] as ServerResponse, batch[i + 1] as string, batch[i + 2] as number)
+      } catch {
+        // Only logging a failure can throw here; the other answers must go out all the same.
+      }
+    }
   }
 
   return {

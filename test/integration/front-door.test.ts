@@ -1,4 +1,5 @@
 import fc from 'fast-check'
+import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import type { App } from '../../src/http/app.js'
 import { expectContract } from '../helpers/contract.js'
@@ -278,6 +279,35 @@ describe('the front door (cache hits answered before Fastify)', () => {
       expect(refused.headers.connection).toBe('close')
     } finally {
       check.destroy()
+      await closed
+      await h.sim.close()
+    }
+  })
+
+  it('closes a keep-alive connection whose answer it held when the gate began shutting down', async () => {
+    const h = await startHarness({ consents: [grant(GRANTED)] })
+    await h.canCall(GRANTED)
+    let closed: Promise<unknown> | undefined
+    // After the door, in the same turn: the hit is held, not yet sent, when close() begins.
+    h.gate.server.on('request', () => {
+      closed ??= h.gate.close()
+    })
+    const socket = connect(Number(new URL(h.url).port), '127.0.0.1')
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    let socketClosed = false
+    socket.on('close', () => (socketClosed = true))
+    try {
+      socket.write(`GET ${checkPath(GRANTED)} HTTP/1.1\r\nHost: gate\r\n\r\n`)
+      // Kept alive, the connection would hold close() open for keepAliveTimeout (72 s).
+      await waitFor(() => socketClosed, 3000, 5)
+      const answer = Buffer.concat(chunks).toString('utf8')
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /)
+      expect(answer.toLowerCase()).toContain('\r\nconnection: close\r\n')
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ allowed: true })
+      await closed
+    } finally {
+      socket.destroy()
       await closed
       await h.sim.close()
     }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { once } from 'node:events'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, type AddressInfo } from 'node:net'
 import pino from 'pino'
 import type { CacheHits } from '../../../src/http/cache-hits.js'
 import {
@@ -101,6 +101,7 @@ describe('createFrontDoor', () => {
       const sent: string[] = []
       let destroyed = false
       const res = {
+        shouldKeepAlive: true,
         writeHead() {
           if (throws) throw new Error('cannot write')
           return res
@@ -112,19 +113,64 @@ describe('createFrontDoor', () => {
     }
     const request = () => ({ method: 'GET', url: CHECK, headers: {} }) as unknown as http.IncomingMessage
     const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
-    function door(opts: { observe?: () => void } = {}) {
+    function door(opts: { observe?: (seconds: number) => void; closing?: () => boolean } = {}) {
       const errors: string[] = []
       const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) })
       let n = 0
       const hits: CacheHits = { answer: () => `{"n":${++n}}`, record: () => undefined }
-      const d = createFrontDoor({
-        hits,
-        open: () => true,
-        observe: opts.observe ?? (() => undefined),
-        logger,
-      })
+      const observe = opts.observe ?? (() => undefined)
+      const d = createFrontDoor({ hits, open: () => true, closing: opts.closing, observe, logger })
       return { d, errors }
     }
+
+    it("sends each turn's answers at the end of that turn", async () => {
+      const { d } = door()
+      for (const n of [1, 2]) {
+        const r = fakeResponse()
+        d.handle(request(), r.res)
+        expect(r.sent).toEqual([])
+        await nextTurn()
+        expect(r.sent).toEqual([`{"n":${n}}`])
+      }
+    })
+
+    it('closes the connection of an answer held when the gate began shutting down', async () => {
+      let closing = false
+      const { d } = door({ closing: () => closing })
+      const [before, during] = [fakeResponse(), fakeResponse()]
+      d.handle(request(), before.res)
+      await nextTurn()
+      d.handle(request(), during.res)
+      closing = true
+      await nextTurn()
+      expect([before.res.shouldKeepAlive, during.res.shouldKeepAlive]).toEqual([true, false])
+      expect(during.sent).toEqual(['{"n":2}'])
+    })
+
+    it('sends nothing, and times nothing, to a caller gone while its answer was held', async () => {
+      const observed: number[] = []
+      const { d } = door({ observe: (seconds) => void observed.push(seconds) })
+      const server = http.createServer(() => undefined)
+      installFrontDoor(server, d)
+      // After the door, in the same turn: the answer is held, and its connection goes.
+      server.on('request', (req: http.IncomingMessage) => req.socket.destroy())
+      server.listen(0, '127.0.0.1')
+      await once(server, 'listening')
+      try {
+        const { port } = server.address() as AddressInfo
+        const client = connect(port, '127.0.0.1')
+        const received: Buffer[] = []
+        client.on('data', (chunk: Buffer) => void received.push(chunk))
+        client.on('error', () => undefined)
+        client.write(`GET ${CHECK} HTTP/1.1\r\nHost: gate\r\n\r\n`)
+        await once(client, 'close')
+        await nextTurn()
+        expect(received).toEqual([])
+        expect(observed).toEqual([])
+      } finally {
+        await new Promise((resolve) => server.close(resolve))
+      }
+    })
 
     it('sends them after the turn, each its own; a failing send closes only its connection', async () => {
       const { d, errors } = door()
