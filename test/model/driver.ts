@@ -5,7 +5,7 @@ import { T0, startHarness, type Harness } from '../helpers/gate.js'
 import * as events from './events.js'
 import { modelForEnv, type ConsentModel, PAIRS, pairIndex, pairOf } from './model.js'
 import { describeOp, type Op, type RecordSpec } from './ops.js'
-import { BASE_ENV, emptyStats, type Variant } from './setup.js'
+import { BASE_ENV, countRouteAllows, emptyStats, type Variant } from './setup.js'
 
 interface Check {
   p: number
@@ -42,6 +42,8 @@ export class Driver {
   private h!: Harness
   private gen = 0
   private ids = 0
+  /** Allows Fastify's route sent (stats.doorAllows: the others). */
+  private readonly routeAllows = { n: 0 }
   private seen = 0
   private readonly clock = createManualClock(T0)
   private readonly checks = new Set<Check>()
@@ -84,6 +86,7 @@ export class Driver {
     for (const hold of this.holds.splice(0)) hold.release()
     await settlesWithin(Promise.allSettled([...this.checks].map((c) => c.promise)), SETTLE_MS)
     await this.h.gate.close()
+    this.stats.doorAllows = Math.max(0, this.stats.allows - this.routeAllows.n)
   }
 
   private get target(): events.Target {
@@ -91,7 +94,13 @@ export class Driver {
   }
 
   private startGate(): Promise<Harness> {
-    return startHarness({ sim: this.sim, env: this.env, logLevel: 'silent', deps: { clock: this.clock } })
+    return startHarness({
+      sim: this.sim,
+      env: this.env,
+      logLevel: 'silent',
+      deps: { clock: this.clock },
+      beforeListen: (gate) => countRouteAllows(gate, this.routeAllows),
+    })
   }
 
   /** Runs one op; throws the first illegal answer or broken expectation it met. */

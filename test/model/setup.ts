@@ -1,4 +1,5 @@
 /** What every variant of the model test runs with, and what a run counts. */
+import type { App } from '../../src/http/app.js'
 
 export const BEARER = 'model-kaleyra-callback-token'
 export const META_SECRET = 'model-meta-app-secret-0123'
@@ -34,6 +35,8 @@ export interface Stats {
   allows: number
   /** Allows resting on a reply (source event). */
   eventAllows: number
+  /** Allows the front door sent (src/http/front-door.ts); the rest went through Fastify's route. */
+  doorAllows: number
   unavailable: number
   kaleyraAnswers: number
   /** Kaleyra answers a hold kept back while other requests went in. */
@@ -49,6 +52,7 @@ export const emptyStats = (): Stats => ({
   checks: 0,
   allows: 0,
   eventAllows: 0,
+  doorAllows: 0,
   unavailable: 0,
   kaleyraAnswers: 0,
   heldAnswers: 0,
@@ -56,3 +60,19 @@ export const emptyStats = (): Stats => ({
   restarts: 0,
   settleTimeouts: 0,
 })
+
+/**
+ * Counts the allows Fastify's `/can-call` route sends (`counter.n`): every other allow a driver judged came from the
+ * front door (src/http/front-door.ts), which answers most cached yes-es in production.
+ */
+export function countRouteAllows(gate: App, counter: { n: number }): void {
+  gate.addHook('onSend', (req, _reply, payload, done) => {
+    if (
+      req.routeOptions.url === '/can-call' &&
+      typeof payload === 'string' &&
+      payload.includes('"allowed":true')
+    )
+      counter.n++
+    done(null, payload)
+  })
+}

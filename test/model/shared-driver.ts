@@ -9,7 +9,7 @@ import * as events from './events.js'
 import { MEMORY_MS } from './facts.js'
 import { modelForEnv, type ConsentModel, PAIRS, pairIndex, pairName, pairOf } from './model.js'
 import { describeOp, type Op, type RecordSpec } from './ops.js'
-import { BASE_ENV } from './setup.js'
+import { BASE_ENV, countRouteAllows } from './setup.js'
 
 /**
  * The model test in shared mode: two real gates on one Redis (a redis-server of the test's own, so it can be
@@ -54,6 +54,8 @@ export interface SharedStats {
   checks: number
   exactAllows: number
   weakAllows: number
+  /** Allows the front door sent (src/http/front-door.ts), of the exact and weak ones. */
+  doorAllows: number
   unavailable: number
   faults: number
 }
@@ -63,6 +65,7 @@ export const emptySharedStats = (): SharedStats => ({
   checks: 0,
   exactAllows: 0,
   weakAllows: 0,
+  doorAllows: 0,
   unavailable: 0,
   faults: 0,
 })
@@ -107,6 +110,8 @@ export class SharedDriver {
   private redisRestarts = 0
   private ids = 0
   private seen = 0
+  /** Allows Fastify's route sent, on either gate (stats.doorAllows: the others). */
+  private readonly routeAllows = { n: 0 }
   private redis!: { url: string; stop(): Promise<void> }
   private proxy!: Awaited<ReturnType<typeof startTcpProxy>>
   private readonly env: Record<string, string>
@@ -141,6 +146,7 @@ export class SharedDriver {
           env: { ...d.env, REDIS_URL: url },
           logLevel: 'silent',
           deps: { clock: d.clocks[i]! },
+          beforeListen: (gate) => countRouteAllows(gate, d.routeAllows),
         }),
       ),
     )
@@ -152,6 +158,8 @@ export class SharedDriver {
   /** Closes the gates (not the simulator, which is shared) and the proxy; Redis is left running. */
   async stop(): Promise<{ url: string; stop(): Promise<void> }> {
     await Promise.all(this.gates.map((g) => g.gate.close()))
+    const allows = this.stats.exactAllows + this.stats.weakAllows
+    this.stats.doorAllows = Math.max(0, allows - this.routeAllows.n)
     await this.proxy.close()
     if (this.redisDown) this.redis = await ownRedis(this.port)
     return this.redis
