@@ -83,7 +83,7 @@ export const MAX_HELD_ANSWERS = 1024
  * Answers a cache hit before Fastify sees the request: `GET /can-call` with just a business and a user, both as the
  * gate keeps them, cached, and the caller let in as the hooks would (ready, not draining, not shedding, token
  * held). Everything else, a miss included, returns false and goes to Fastify, which answers as before. Fastify's
- * routing, hooks and reply cost a hit about 6 µs of the gate's ~40 (bench/README.md, hit path); the answer, its log
+ * routing, hooks and reply cost a hit about 6 µs (bench/README.md, hit path, fourth pass); the answer, its log
  * line and its metrics are the route's own (cache-hits.ts), and tests hold the two to the same bytes.
  *
  * The answer is decided when the request arrives (the cache read, the decision line and counters) and sent with the

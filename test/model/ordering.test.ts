@@ -154,8 +154,8 @@ function report(
   console.log(
     `[model] ${variant.name}: ${failed}; ${details.numRuns} runs (+${s.runs - details.numRuns} while ` +
       `shrinking), ${s.commands} commands, ${s.checks} checks (${s.allows} allows judged, ${s.eventAllows} ` +
-      `of them from replies, ${s.doorAllows} from the front door; ${s.unavailable} 503), ${s.kaleyraAnswers} Kaleyra answers (${s.heldAnswers} ` +
-      `held), ${s.batches} batches, ${s.restarts} restarts, ${s.settleTimeouts} settle timeouts, ` +
+      `of them from replies, ${s.doorAllows} from the front door; ${s.unavailable} 503), ` +
+      `${s.kaleyraAnswers} Kaleyra answers (${s.heldAnswers} held), ${s.batches} batches, ${s.restarts} restarts, ${s.settleTimeouts} settle timeouts, ` +
       `${(ms / 1000).toFixed(1)} s, seed ${SEED}`,
   )
 }

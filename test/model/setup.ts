@@ -1,5 +1,6 @@
-/** What every variant of the model test runs with, and what a run counts. */
 import type { App } from '../../src/http/app.js'
+
+/* What every variant of the model test runs with, and what a run counts. */
 
 export const BEARER = 'model-kaleyra-callback-token'
 export const META_SECRET = 'model-meta-app-secret-0123'
